@@ -1,0 +1,678 @@
+/**
+ * Blocks: the unit an SSTable reads, checksums and caches. A block holds
+ * internal keys in increasing internal order, prefix-compressed against the
+ * previous key, with a restart point every `restartInterval` entries where
+ * the key is stored whole, so a seek can binary-search the restarts.
+ *
+ * ```
+ * +---------+---------+-----+-----------+-----------------------+----------+
+ * | entry 0 | entry 1 | ... | entry n-1 | restart[0..r) u32 LE… | r u32 LE |
+ * +---------+---------+-----+-----------+-----------------------+----------+
+ *
+ * entry: varint shared | varint unshared | varint valueLen |
+ *        key delta (unshared bytes) | value (valueLen bytes)
+ * ```
+ *
+ * The key is the internal key: user key ‖ 8-byte trailer (type, seq; see
+ * lib/sstable_format.ts). `shared` is the length of the prefix it shares
+ * with the previous entry's key, 0 at every restart point. restart[0] is 0.
+ * An empty block is the restart array `[0]` and count 1 (8 bytes).
+ *
+ * @module
+ */
+
+import { CorruptionError } from "./errors.ts";
+import {
+  type EntryType,
+  type InternalIterator,
+  MAX_SEQUENCE,
+} from "./internal_key.ts";
+import {
+  type Cursor,
+  getVarint,
+  INTERNAL_TRAILER_SIZE,
+  readTrailerSeq,
+  writeTrailer,
+} from "./sstable_format.ts";
+
+/** Restart interval of data blocks (LevelDB's default). */
+export const DEFAULT_RESTART_INTERVAL = 16;
+
+const T = INTERNAL_TRAILER_SIZE;
+// Buffers above this size are dropped on reset, so one huge entry does not
+// pin megabytes for the rest of a writer's life.
+const SHRINK_ABOVE = 1 << 20;
+
+/**
+ * Builds one block. Entries must be added in strictly increasing internal
+ * order; the caller (the table writer) checks that.
+ *
+ * @example Build a block and read it back
+ * ```ts
+ * import { Block, BlockBuilder } from "./block.ts";
+ * const b = new BlockBuilder();
+ * b.add(new Uint8Array([1]), 5, 1, new Uint8Array([42]));
+ * const it = new Block(b.finish().slice()).iterator();
+ * it.seekToFirst();
+ * console.assert(it.seq() === 5 && it.value()[0] === 42);
+ * ```
+ */
+export class BlockBuilder {
+  private buf: Uint8Array;
+  private pos = 0;
+  private restarts: number[] = [0];
+  private counter = 0;
+  private count = 0;
+  private last = new Uint8Array(64);
+  private lastLen = 0;
+  private readonly trailer = new Uint8Array(T);
+  private readonly interval: number;
+  private readonly initialCapacity: number;
+
+  /**
+   * @param restartInterval Entries between restart points (1 stores every
+   * key whole, as index blocks do).
+   * @param initialCapacity Initial buffer size; it grows as needed.
+   */
+  constructor(
+    restartInterval: number = DEFAULT_RESTART_INTERVAL,
+    initialCapacity = 8192,
+  ) {
+    this.interval = restartInterval;
+    this.initialCapacity = initialCapacity;
+    this.buf = new Uint8Array(initialCapacity);
+  }
+
+  /** Number of entries added since the last reset. */
+  get entries(): number {
+    return this.count;
+  }
+
+  /** True when no entry was added since the last reset. */
+  get empty(): boolean {
+    return this.count === 0;
+  }
+
+  /** Size the block will have once finished (without the block trailer). */
+  get estimatedSize(): number {
+    return this.pos + this.restarts.length * 4 + 4;
+  }
+
+  /**
+   * Appends an entry.
+   *
+   * @param userKey The user key.
+   * @param seq Sequence number (below 2^53).
+   * @param type Entry type.
+   * @param value The value (may be empty).
+   */
+  add(
+    userKey: Uint8Array,
+    seq: number,
+    type: EntryType,
+    value: Uint8Array,
+  ): void {
+    const t = this.trailer;
+    writeTrailer(t, 0, seq, type);
+    const ul = userKey.length;
+    const keyLen = ul + T;
+    let shared = 0;
+    if (this.counter < this.interval) {
+      const last = this.last;
+      const lastLen = this.lastLen;
+      const maxUser = ul < lastLen ? ul : lastLen;
+      while (shared < maxUser && last[shared] === userKey[shared]) shared++;
+      if (shared === ul && lastLen === keyLen) {
+        while (shared < keyLen && last[shared] === t[shared - ul]) shared++;
+      }
+    } else {
+      this.restarts.push(this.pos);
+      this.counter = 0;
+    }
+    const unshared = keyLen - shared;
+    const vl = value.length;
+    this.ensure(15 + unshared + vl);
+    const buf = this.buf;
+    let p = this.pos;
+    if ((shared | unshared | vl) < 0x80) {
+      buf[p] = shared;
+      buf[p + 1] = unshared;
+      buf[p + 2] = vl;
+      p += 3;
+    } else {
+      p = putVarint32(buf, p, shared);
+      p = putVarint32(buf, p, unshared);
+      p = putVarint32(buf, p, vl);
+    }
+    // Key delta: the tail of the user key, then the trailer.
+    const last = this.ensureLast(keyLen);
+    if (shared < ul) {
+      const n = ul - shared;
+      if (n < 32) {
+        for (let i = shared; i < ul; i++) {
+          const b = userKey[i]!;
+          buf[p++] = b;
+          last[i] = b;
+        }
+      } else {
+        const tail = userKey.subarray(shared);
+        buf.set(tail, p);
+        last.set(tail, shared);
+        p += n;
+      }
+    }
+    for (let i = shared > ul ? shared - ul : 0; i < T; i++) {
+      const b = t[i]!;
+      buf[p++] = b;
+      last[ul + i] = b;
+    }
+    if (vl < 32) {
+      for (let i = 0; i < vl; i++) buf[p++] = value[i]!;
+    } else {
+      buf.set(value, p);
+      p += vl;
+    }
+    this.pos = p;
+    this.lastLen = keyLen;
+    this.counter++;
+    this.count++;
+  }
+
+  /**
+   * Appends the restart array and returns the finished block contents.
+   *
+   * @returns A view of the builder's buffer, valid until the next
+   * {@link BlockBuilder.reset} or {@link BlockBuilder.add}.
+   */
+  finish(): Uint8Array {
+    const r = this.restarts;
+    this.ensure(r.length * 4 + 4);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < r.length; i++) p = putU32(buf, p, r[i]!);
+    p = putU32(buf, p, r.length);
+    return buf.subarray(0, p);
+  }
+
+  /** Empties the builder for the next block. */
+  reset(): void {
+    this.pos = 0;
+    this.restarts = [0];
+    this.counter = 0;
+    this.count = 0;
+    this.lastLen = 0;
+    if (this.buf.length > SHRINK_ABOVE) {
+      this.buf = new Uint8Array(this.initialCapacity);
+    }
+    if (this.last.length > SHRINK_ABOVE) this.last = new Uint8Array(64);
+  }
+
+  private ensure(extra: number): void {
+    const need = this.pos + extra;
+    if (need <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < need) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+  }
+
+  private ensureLast(len: number): Uint8Array {
+    if (len > this.last.length) {
+      let cap = this.last.length * 2;
+      while (cap < len) cap *= 2;
+      const next = new Uint8Array(cap);
+      next.set(this.last.subarray(0, this.lastLen));
+      this.last = next;
+    }
+    return this.last;
+  }
+}
+
+function putVarint32(buf: Uint8Array, p: number, v: number): number {
+  while (v >= 0x80) {
+    buf[p++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[p++] = v;
+  return p;
+}
+
+function putU32(buf: Uint8Array, p: number, v: number): number {
+  buf[p] = v;
+  buf[p + 1] = v >>> 8;
+  buf[p + 2] = v >>> 16;
+  buf[p + 3] = v >>> 24;
+  return p + 4;
+}
+
+/**
+ * A decoded block: its contents and parsed restart array. Immutable, so a
+ * cached block can serve many iterators at once.
+ *
+ * @example
+ * ```ts
+ * import { Block, BlockBuilder } from "./block.ts";
+ * const b = new BlockBuilder();
+ * const block = new Block(b.finish().slice(), "empty.sst", 0);
+ * console.assert(block.restartsOffset === 0);
+ * ```
+ */
+export class Block {
+  /** The block contents (without the on-disk trailer). */
+  readonly data: Uint8Array;
+  /** File the block came from, for error messages. */
+  readonly file: string;
+  /** File offset of the block, for error messages. */
+  readonly offset: number;
+  /** Offsets of the restart points. */
+  readonly restarts: Uint32Array;
+  /** Offset where the entries end and the restart array begins. */
+  readonly restartsOffset: number;
+
+  /**
+   * Parses and checks the restart array.
+   *
+   * @param data Block contents; kept by reference and never modified.
+   * @param file File name for error messages.
+   * @param offset File offset of the block, for error messages.
+   * @throws {CorruptionError} When the restart array is malformed.
+   */
+  constructor(data: Uint8Array, file = "", offset = 0) {
+    this.data = data;
+    this.file = file;
+    this.offset = offset;
+    const n = data.length;
+    if (n < 4) this.corrupt(0, `block of ${n} bytes has no restart count`);
+    const count = readU32(data, n - 4);
+    if (count > (n - 4) / 4) {
+      this.corrupt(
+        n - 4,
+        `restart count "${count}" exceeds the block size ${n}`,
+      );
+    }
+    const start = n - 4 - count * 4;
+    const restarts = new Uint32Array(count);
+    let prev = -1;
+    for (let i = 0; i < count; i++) {
+      const r = readU32(data, start + i * 4);
+      if (start > 0 && (r <= prev || r >= start || (i === 0 && r !== 0))) {
+        this.corrupt(start + i * 4, `bad restart point "${r}"`);
+      }
+      restarts[i] = r;
+      prev = r;
+    }
+    if (start > 0 && count === 0) this.corrupt(n - 4, "no restart points");
+    this.restarts = restarts;
+    this.restartsOffset = start;
+  }
+
+  /**
+   * Creates an iterator over this block.
+   *
+   * @returns A fresh iterator, not yet positioned.
+   */
+  iterator(): BlockIterator {
+    const it = new BlockIterator();
+    it.reset(this);
+    return it;
+  }
+
+  /**
+   * Throws a CorruptionError about this block.
+   *
+   * @param at Offset inside the block.
+   * @param reason What is wrong.
+   */
+  corrupt(at: number, reason: string): never {
+    throw new CorruptionError(this.file, this.offset + at, reason);
+  }
+}
+
+function readU32(d: Uint8Array, p: number): number {
+  return (d[p]! | d[p + 1]! << 8 | d[p + 2]! << 16 | d[p + 3]! << 24) >>> 0;
+}
+
+function compareRange(
+  a: Uint8Array,
+  aOff: number,
+  aLen: number,
+  b: Uint8Array,
+): number {
+  const n = aLen < b.length ? aLen : b.length;
+  for (let i = 0; i < n; i++) {
+    const d = a[aOff + i]! - b[i]!;
+    if (d !== 0) return d;
+  }
+  return aLen - b.length;
+}
+
+/**
+ * A block with no entries, for iterators that stand on nothing.
+ *
+ * @example
+ * ```ts
+ * import { EMPTY_BLOCK } from "./block.ts";
+ * const it = EMPTY_BLOCK.iterator();
+ * it.seekToFirst();
+ * console.assert(!it.valid());
+ * ```
+ */
+export const EMPTY_BLOCK: Block = new Block(
+  new Uint8Array([0, 0, 0, 0, 1, 0, 0, 0]),
+);
+
+/**
+ * Iterates one block. Keys are decoded into a reusable buffer; `key()`
+ * materializes the user key only when asked (a view of the block when the
+ * entry stores its key whole, else a fresh copy), so the arrays it returns
+ * stay valid after the iterator moves. `value()` is a view of the block's
+ * memory, which may be shared with the block cache: never mutate it.
+ *
+ * One iterator can be re-pointed at another block with
+ * {@link BlockIterator.reset}, which the table reader does to avoid an
+ * allocation per block.
+ *
+ * @example Seek to the newest version visible at a snapshot
+ * ```ts
+ * import { Block, BlockBuilder } from "./block.ts";
+ * const b = new BlockBuilder();
+ * const k = new TextEncoder().encode("k");
+ * b.add(k, 9, 1, new Uint8Array([9]));
+ * b.add(k, 4, 1, new Uint8Array([4]));
+ * const it = new Block(b.finish().slice()).iterator();
+ * it.seek(k, 5);
+ * console.assert(it.valid() && it.seq() === 4);
+ * ```
+ */
+export class BlockIterator implements InternalIterator {
+  private block: Block = EMPTY_BLOCK;
+  private d: Uint8Array = EMPTY_BLOCK.data;
+  private restarts: Uint32Array = EMPTY_BLOCK.restarts;
+  private nRestarts = 0;
+  private limit = 0;
+  private cur = 0;
+  private nxt = 0;
+  private ri = 0;
+  private kb: Uint8Array = new Uint8Array(64);
+  private kl = 0;
+  private keyOff = -1;
+  private vo = 0;
+  private vl = 0;
+  private keyCache: Uint8Array | undefined = undefined;
+  private readonly cursor: Cursor = { pos: 0 };
+
+  /**
+   * Points the iterator at `block`, unpositioned (not valid).
+   *
+   * @param block The block to iterate.
+   */
+  reset(block: Block): void {
+    this.block = block;
+    this.d = block.data;
+    this.restarts = block.restarts;
+    this.nRestarts = block.restarts.length;
+    this.limit = block.restartsOffset;
+    this.cur = this.nxt = this.limit;
+    this.ri = this.nRestarts;
+    this.kl = 0;
+    this.keyCache = undefined;
+  }
+
+  /** The block being iterated. */
+  get currentBlock(): Block {
+    return this.block;
+  }
+
+  /** Offset of the current entry inside the block. */
+  get entryOffset(): number {
+    return this.cur;
+  }
+
+  /** @returns True while positioned on an entry. */
+  valid(): boolean {
+    return this.cur < this.limit;
+  }
+
+  /** Moves to the first entry. */
+  seekToFirst(): void {
+    if (this.limit === 0) return;
+    this.toRestart(0);
+    this.parseNext();
+  }
+
+  /** Moves to the last entry. */
+  seekToLast(): void {
+    if (this.limit === 0) return;
+    this.toRestart(this.nRestarts - 1);
+    while (this.parseNext() && this.nxt < this.limit) { /* advance */ }
+  }
+
+  /**
+   * Moves to the first entry at or after `(key, seq)` in internal order.
+   *
+   * @param key User key.
+   * @param seq Sequence number.
+   */
+  seek(key: Uint8Array, seq: number): void {
+    if (this.limit === 0) return;
+    // Last restart point whose key is before the target: the answer is in
+    // its interval or at the start of the next one.
+    let lo = 0;
+    let hi = this.nRestarts - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.compareRestart(mid, key, seq) < 0) lo = mid;
+      else hi = mid - 1;
+    }
+    this.toRestart(lo);
+    while (this.parseNext()) {
+      if (this.compareCurrent(key, seq) >= 0) return;
+    }
+  }
+
+  /**
+   * Moves to the last entry at or before `(key, seq)` in internal order.
+   *
+   * @param key User key.
+   * @param seq Sequence number.
+   */
+  seekForPrev(key: Uint8Array, seq: number): void {
+    this.seek(key, seq);
+    if (!this.valid()) this.seekToLast();
+    else if (this.compareCurrent(key, seq) > 0) this.prev();
+  }
+
+  /** Moves to the next entry. */
+  next(): void {
+    this.parseNext();
+  }
+
+  /** Moves to the previous entry (invalid before the first). */
+  prev(): void {
+    const orig = this.cur;
+    if (orig >= this.limit) return;
+    let ri = this.ri;
+    while (this.restarts[ri]! >= orig) {
+      if (ri === 0) {
+        this.cur = this.nxt = this.limit;
+        this.ri = this.nRestarts;
+        return;
+      }
+      ri--;
+    }
+    this.toRestart(ri);
+    while (this.parseNext() && this.nxt < orig) { /* advance */ }
+  }
+
+  /** @returns The current user key (stable; do not mutate). */
+  key(): Uint8Array {
+    let k = this.keyCache;
+    if (k === undefined) {
+      k = this.keyOff >= 0
+        ? this.d.subarray(this.keyOff, this.keyOff + this.kl - T)
+        : this.kb.slice(0, this.kl - T);
+      this.keyCache = k;
+    }
+    return k;
+  }
+
+  /** @returns The current sequence number. */
+  seq(): number {
+    const s = readTrailerSeq(this.kb, this.kl - T);
+    if (s > MAX_SEQUENCE) {
+      this.block.corrupt(this.cur, `sequence number ${s} exceeds 2^53 - 1`);
+    }
+    return s;
+  }
+
+  /** @returns The current entry type. */
+  type(): EntryType {
+    const t = this.kb[this.kl - T]!;
+    if (t !== 1 && t !== 2) {
+      this.block.corrupt(this.cur, `unknown entry type "${t}"`);
+    }
+    return t as EntryType;
+  }
+
+  /** @returns The current value: a view of the block, do not mutate. */
+  value(): Uint8Array {
+    return this.d.subarray(this.vo, this.vo + this.vl);
+  }
+
+  /** @returns Length of the current value, without creating a view. */
+  valueLength(): number {
+    return this.vl;
+  }
+
+  /**
+   * The current internal key (user key ‖ trailer) in the reusable buffer.
+   *
+   * @returns A view overwritten when the iterator moves.
+   */
+  internalKey(): Uint8Array {
+    return this.kb.subarray(0, this.kl);
+  }
+
+  /**
+   * Tells whether the current user key equals `key`, without allocating.
+   *
+   * @param key User key.
+   * @returns True on equality.
+   */
+  userKeyEquals(key: Uint8Array): boolean {
+    const n = this.kl - T;
+    if (n !== key.length) return false;
+    const kb = this.kb;
+    for (let i = 0; i < n; i++) if (kb[i] !== key[i]) return false;
+    return true;
+  }
+
+  /**
+   * Compares the current entry with `(key, seq)` in internal order.
+   *
+   * @param key User key.
+   * @param seq Sequence number.
+   * @returns Negative when the current entry sorts first.
+   */
+  compareCurrent(key: Uint8Array, seq: number): number {
+    const c = compareRange(this.kb, 0, this.kl - T, key);
+    if (c !== 0) return c;
+    return seq - readTrailerSeq(this.kb, this.kl - T);
+  }
+
+  private toRestart(i: number): void {
+    this.ri = i;
+    this.kl = 0;
+    this.nxt = this.restarts[i]!;
+  }
+
+  private compareRestart(i: number, key: Uint8Array, seq: number): number {
+    const d = this.d;
+    const at = this.restarts[i]!;
+    let p = at;
+    let shared: number;
+    let unshared: number;
+    if (
+      p + 3 <= this.limit &&
+      ((shared = d[p]!) | (unshared = d[p + 1]!) | d[p + 2]!) < 0x80
+    ) {
+      p += 3;
+    } else {
+      const c = this.cursor;
+      shared = getVarint(d, p, this.limit, c);
+      unshared = shared < 0 ? -1 : getVarint(d, c.pos, this.limit, c);
+      const vl = unshared < 0 ? -1 : getVarint(d, c.pos, this.limit, c);
+      if (vl < 0) this.block.corrupt(at, "undecodable entry header");
+      p = c.pos;
+    }
+    if (shared !== 0 || unshared < T || p + unshared > this.limit) {
+      this.block.corrupt(at, "bad entry at restart point");
+    }
+    const c = compareRange(d, p, unshared - T, key);
+    if (c !== 0) return c;
+    return seq - readTrailerSeq(d, p + unshared - T);
+  }
+
+  private parseNext(): boolean {
+    const d = this.d;
+    const limit = this.limit;
+    let p = this.nxt;
+    if (p >= limit) {
+      this.cur = this.nxt = limit;
+      this.ri = this.nRestarts;
+      return false;
+    }
+    this.cur = p;
+    let shared: number;
+    let unshared: number;
+    let vl: number;
+    if (
+      p + 3 <= limit &&
+      ((shared = d[p]!) | (unshared = d[p + 1]!) | (vl = d[p + 2]!)) < 0x80
+    ) {
+      p += 3;
+    } else {
+      const c = this.cursor;
+      shared = getVarint(d, p, limit, c);
+      unshared = shared < 0 ? -1 : getVarint(d, c.pos, limit, c);
+      vl = unshared < 0 ? -1 : getVarint(d, c.pos, limit, c);
+      if (vl < 0) this.block.corrupt(this.cur, "undecodable entry header");
+      p = c.pos;
+    }
+    const kl = shared + unshared;
+    if (shared > this.kl || kl < T || p + unshared + vl > limit) {
+      this.block.corrupt(
+        this.cur,
+        `bad entry: shared ${shared}, unshared ${unshared}, value ${vl}`,
+      );
+    }
+    let kb: Uint8Array = this.kb;
+    if (kl > kb.length) kb = this.growKey(kl);
+    if (unshared < 32) {
+      for (let i = 0; i < unshared; i++) kb[shared + i] = d[p + i]!;
+    } else {
+      kb.set(d.subarray(p, p + unshared), shared);
+    }
+    this.keyOff = shared === 0 ? p : -1;
+    this.kl = kl;
+    this.vo = p + unshared;
+    this.vl = vl;
+    this.nxt = p + unshared + vl;
+    this.keyCache = undefined;
+    const r = this.restarts;
+    while (this.ri + 1 < this.nRestarts && r[this.ri + 1]! <= this.cur) {
+      this.ri++;
+    }
+    return true;
+  }
+
+  private growKey(len: number): Uint8Array {
+    let cap = this.kb.length * 2;
+    while (cap < len) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.kb.subarray(0, this.kl));
+    this.kb = next;
+    return next;
+  }
+}

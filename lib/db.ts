@@ -1,0 +1,1269 @@
+/**
+ * The engine: {@link DB} ties the memtable, WAL, tables, manifest and
+ * compaction into one key–value store.
+ *
+ * Write path: validate and copy → next sequence number → one WAL record
+ * (handed to the OS with a sync write) → memtable; `sync: true` then waits
+ * for a shared `fdatasync` (group commit). A full memtable becomes immutable
+ * behind a fresh WAL and is flushed to a level-0 table in the background.
+ *
+ * Read path: memtable, immutable memtable, level-0 tables newest first, then
+ * one table per deeper level; bloom filters skip tables that cannot hold the
+ * key. Scans merge every source into one ordered stream.
+ *
+ * @module
+ */
+
+import { join, resolve } from "node:path";
+import { BlockCache } from "./block_cache.ts";
+import { hasPrefix, prefixSuccessor } from "./bytes.ts";
+import {
+  type CompactionPlan,
+  compactionScores,
+  isTrivialMove,
+  keyRange,
+  L0_STOP_WRITES,
+  maxBytesForLevel,
+  mergeToTables,
+  pickCompaction,
+  planForInputs,
+  targetFileSize,
+} from "./compaction.ts";
+import {
+  ClosedError,
+  ExistsError,
+  InvalidArgumentError,
+  NotFoundError,
+  StrataError,
+} from "./errors.ts";
+import { logFileName, parseFileName, tableFileName } from "./filenames.ts";
+import {
+  type EntryType,
+  type InternalIterator,
+  MAX_SEQUENCE,
+  TYPE_DELETE,
+  TYPE_PUT,
+} from "./internal_key.ts";
+import { LevelIterator } from "./level_iterator.ts";
+import { DirectoryLock } from "./lock.ts";
+import { MemTable } from "./memtable.ts";
+import { MergingIterator } from "./merging_iterator.ts";
+import {
+  describe,
+  type OpenOptions,
+  type ResolvedOptions,
+  resolveOptions,
+} from "./options.ts";
+import { Snapshot, SnapshotList } from "./snapshot.ts";
+import { TableCache } from "./table_cache.ts";
+import { UserIterator } from "./user_iterator.ts";
+import {
+  type FileMeta,
+  NUM_LEVELS,
+  type Version,
+  type VersionEdit,
+} from "./version.ts";
+import { syncDirectory, VersionSet } from "./version_set.ts";
+import { replayWal, WalWriter } from "./wal.ts";
+import {
+  type Bytes,
+  toBound,
+  toKey,
+  toValue,
+  WriteBatch,
+} from "./write_batch.ts";
+
+export type { Bytes } from "./write_batch.ts";
+export type { OpenOptions } from "./options.ts";
+
+/** Options of a single write. */
+export interface WriteOptions {
+  /**
+   * Wait until the write is on stable storage (`fdatasync`) before
+   * resolving. Defaults to the database's `sync` open option.
+   */
+  sync?: boolean;
+}
+
+/** Options of a point read. */
+export interface ReadOptions {
+  /** Read the database as of this snapshot. */
+  snapshot?: Snapshot;
+}
+
+/** Options of {@link DB.scan}. Bounds and prefix intersect. */
+export interface ScanOptions {
+  /** Keys strictly greater than this. */
+  gt?: Bytes;
+  /** Keys greater than or equal to this. */
+  gte?: Bytes;
+  /** Keys strictly less than this. */
+  lt?: Bytes;
+  /** Keys less than or equal to this. */
+  lte?: Bytes;
+  /** Only keys that start with this. */
+  prefix?: Bytes;
+  /** Walk from the largest key down. */
+  reverse?: boolean;
+  /** Yield at most this many entries (counted in the scan's direction). */
+  limit?: number;
+  /** Read the database as of this snapshot. */
+  snapshot?: Snapshot;
+  /** Yield empty values (cheaper when only keys matter). */
+  keysOnly?: boolean;
+}
+
+/** One entry of a scan: fresh arrays the caller may keep and mutate. */
+export interface Entry {
+  /** The key. */
+  key: Uint8Array;
+  /** The value (empty with `keysOnly`). */
+  value: Uint8Array;
+}
+
+/** Per-level figures of {@link DBStats}. */
+export interface LevelStats {
+  /** Level number. */
+  level: number;
+  /** Table files in the level. */
+  files: number;
+  /** Bytes of those files. */
+  bytes: number;
+  /** The size the level is compacted down to (level 0: bytes at its trigger). */
+  targetBytes: number;
+}
+
+/** What {@link DB.stats} reports. Counters run from the time of `open`. */
+export interface DBStats {
+  /** One entry per level, 0 to 6. */
+  levels: LevelStats[];
+  /** Bytes in the mutable and immutable memtables. */
+  memtableBytes: number;
+  /** Bytes in the live WAL. */
+  walBytes: number;
+  /** Bytes of every file in the database directory. */
+  diskBytes: number;
+  /** The last sequence number issued. */
+  sequence: number;
+  /** Compaction work since open. */
+  compactions: { count: number; bytesRead: number; bytesWritten: number };
+  /** Bytes written to disk (WAL, flushes, compactions) per byte of user data since open. */
+  writeAmplification: number;
+  /** Block cache figures. */
+  cache: { hits: number; misses: number; bytes: number; capacity: number };
+  /** WAL syncs issued since open (group commit shares them). */
+  walSyncs: number;
+}
+
+/** What recovery found in the WALs when the database was opened. */
+export interface RecoveryReport {
+  /** WAL files replayed. */
+  logFiles: number;
+  /** Write batches replayed. */
+  batches: number;
+  /** Entries replayed. */
+  entries: number;
+  /** Bytes of torn or corrupt WAL tail that were dropped (0 when clean). */
+  droppedBytes: number;
+  /** Why bytes were dropped, with the file and offset. */
+  dropReasons: string[];
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** A validated scan: bounds folded together, prefix turned into bounds. */
+interface ScanPlan {
+  sequence: number;
+  reverse: boolean;
+  keysOnly: boolean;
+  limit: number;
+  lower: Uint8Array | undefined;
+  lowerInclusive: boolean;
+  upper: Uint8Array | undefined;
+  upperInclusive: boolean;
+  prefix: Uint8Array | undefined;
+}
+
+/** A waitable signal that background work changed something. */
+class Signal {
+  #waiters: (() => void)[] = [];
+  wait(): Promise<void> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+  notify(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+/**
+ * A Strata database: an LSM-tree key–value store in one directory.
+ *
+ * @example Put, get, scan, close
+ * ```ts
+ * import { DB } from "./db.ts";
+ * const dir = await Deno.makeTempDir();
+ * const db = await DB.open(dir);
+ * await db.put("user:1", "Ada");
+ * await db.put("user:2", "Grace");
+ * console.assert(new TextDecoder().decode(await db.get("user:1")) === "Ada");
+ * for await (const { key } of db.scan({ prefix: "user:" })) {
+ *   console.log(new TextDecoder().decode(key));
+ * }
+ * await db.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export class DB implements AsyncDisposable {
+  /** The database directory, as given to {@link DB.open}. */
+  readonly path: string;
+  /** What recovery found when the database was opened. */
+  readonly recovery: RecoveryReport;
+
+  readonly #dir: string;
+  readonly #options: ResolvedOptions;
+  readonly #lock: DirectoryLock;
+  readonly #versions: VersionSet;
+  readonly #blockCache: BlockCache;
+  readonly #tables: TableCache;
+  readonly #snapshots = new SnapshotList();
+  readonly #changed = new Signal();
+  /** Table numbers being written and not yet in a version: not obsolete. */
+  readonly #pendingOutputs = new Set<number>();
+
+  #mem: MemTable;
+  #imm: MemTable | undefined;
+  #wal: WalWriter | undefined;
+  #walNumber = 0;
+  #immWal: WalWriter | undefined;
+  #lastSequence: number;
+  #closed = false;
+  #closing = false;
+  #bgError: unknown;
+  #flushing: Promise<void> | undefined;
+  #compacting: Promise<void> | undefined;
+  #compactionLock: Promise<void> = Promise.resolve();
+  #manualCompactions = 0;
+  #walSyncsBefore = 0;
+
+  #userBytes = 0;
+  #walBytesWritten = 0;
+  #flushBytesWritten = 0;
+  #compactionCount = 0;
+  #compactionBytesRead = 0;
+  #compactionBytesWritten = 0;
+
+  private constructor(
+    path: string,
+    dir: string,
+    options: ResolvedOptions,
+    lock: DirectoryLock,
+    versions: VersionSet,
+    blockCache: BlockCache,
+    mem: MemTable,
+    recovery: RecoveryReport,
+  ) {
+    this.path = path;
+    this.#dir = dir;
+    this.#options = options;
+    this.#lock = lock;
+    this.#versions = versions;
+    this.#blockCache = blockCache;
+    this.#tables = new TableCache(dir, blockCache);
+    this.#mem = mem;
+    this.#lastSequence = versions.lastSequence;
+    this.recovery = recovery;
+  }
+
+  /**
+   * Opens (or creates) the database in directory `path`. Recovery replays
+   * the WALs that no table covers yet, keeping everything up to the first
+   * torn or corrupt record (see {@link DB.recovery}).
+   *
+   * @param path Database directory.
+   * @param options Open options.
+   * @returns The open database.
+   * @throws {NotFoundError} No database there and `createIfMissing` is false
+   * (or `readOnly` is true).
+   * @throws {ExistsError} A database is there and `errorIfExists` is true.
+   * @throws {LockedError} Another handle or process has it open.
+   * @throws {CorruptionError} The manifest or a table is damaged.
+   * @throws {InvalidArgumentError} Bad options.
+   */
+  static async open(path: string, options?: OpenOptions): Promise<DB> {
+    if (typeof path !== "string" || path.length === 0) {
+      throw new InvalidArgumentError(
+        `Invalid database path ${describe(path)}: expected a non-empty string`,
+      );
+    }
+    const opts = resolveOptions(options);
+    const dir = resolve(path);
+    const exists = await fileExists(join(dir, "CURRENT"));
+    // Decide before touching the directory, so a refused open changes nothing.
+    if (!exists && (!opts.createIfMissing || opts.readOnly)) {
+      throw new NotFoundError(
+        `Cannot open database "${path}": it does not exist` +
+          (opts.readOnly
+            ? " (readOnly never creates one)"
+            : " and createIfMissing is false"),
+      );
+    }
+    if (exists && opts.errorIfExists) {
+      throw new ExistsError(
+        `Cannot create database "${path}": it exists already`,
+      );
+    }
+    await Deno.mkdir(dir, { recursive: true });
+    const lock = DirectoryLock.acquire(dir);
+    let versions: VersionSet | undefined;
+    try {
+      // Re-check under the lock: another process may have created it.
+      const existsNow = await fileExists(join(dir, "CURRENT"));
+      if (existsNow && opts.errorIfExists) {
+        throw new ExistsError(
+          `Cannot create database "${path}": it exists already`,
+        );
+      }
+      versions = existsNow
+        ? await VersionSet.recover(dir, { readOnly: opts.readOnly })
+        : await VersionSet.create(dir);
+      const blockCache = new BlockCache(opts.blockCacheSize);
+      const { mem, report, lastSequence } = await replayLogs(dir, versions);
+      const db = new DB(
+        path,
+        dir,
+        opts,
+        lock,
+        versions,
+        blockCache,
+        mem,
+        report,
+      );
+      db.#lastSequence = Math.max(lastSequence, versions.lastSequence);
+      if (!opts.readOnly) await db.#finishRecovery();
+      return db;
+    } catch (err) {
+      versions?.close();
+      lock.release();
+      throw err;
+    }
+  }
+
+  /**
+   * After replay: write what the old WALs held to a level-0 table, start a
+   * fresh WAL, record both, and delete the old WALs and any debris.
+   */
+  async #finishRecovery(): Promise<void> {
+    const edit: VersionEdit = {};
+    if (this.#mem.count > 0) {
+      const meta = await this.#writeLevel0(this.#mem);
+      if (meta) edit.added = [[0, meta]];
+      this.#mem = new MemTable();
+    }
+    this.#walNumber = this.#versions.newFileNumber();
+    this.#wal = await WalWriter.create(logFileName(this.#dir, this.#walNumber));
+    await syncDirectory(this.#dir);
+    edit.logNumber = this.#walNumber;
+    edit.lastSequence = this.#lastSequence;
+    await this.#versions.logAndApply(edit);
+    for (const f of edit.added ?? []) this.#pendingOutputs.delete(f[1].number);
+    await this.#deleteObsoleteFiles();
+    this.#scheduleCompaction();
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /**
+   * Sets `key` to `value`.
+   *
+   * @param key 1 byte to 64 KiB (strings are UTF-8 encoded).
+   * @param value Up to 256 MiB.
+   * @param options `sync: true` waits until the write is durable.
+   * @throws {InvalidArgumentError} Bad key or value.
+   * @throws {ClosedError} The database is closed.
+   * @throws {StrataError} The database is read-only, or a background error
+   * stopped writes.
+   */
+  async put(key: Bytes, value: Bytes, options?: WriteOptions): Promise<void> {
+    const k = toKey(key);
+    const v = toValue(value);
+    const sync = this.#syncOption(options);
+    await this.#applySingle(TYPE_PUT, k, v, sync);
+  }
+
+  /**
+   * Removes `key` (writes a tombstone; deleting an absent key is fine).
+   *
+   * @param key The key.
+   * @param options `sync: true` waits until the delete is durable.
+   */
+  async delete(key: Bytes, options?: WriteOptions): Promise<void> {
+    const k = toKey(key);
+    const sync = this.#syncOption(options);
+    await this.#applySingle(TYPE_DELETE, k, EMPTY, sync);
+  }
+
+  async #applySingle(
+    type: EntryType,
+    key: Uint8Array,
+    value: Uint8Array,
+    sync: boolean,
+  ): Promise<void> {
+    this.#checkWritable();
+    if (this.#needsRoom()) await this.#makeRoomForWrite();
+    const wal = this.#wal!;
+    const seq = this.#lastSequence + 1;
+    const before = wal.size;
+    wal.appendSingle(seq, type, key, value);
+    this.#lastSequence = seq;
+    this.#mem.add(seq, type, key, value);
+    this.#walBytesWritten += wal.size - before;
+    this.#userBytes += key.length + value.length;
+    if (sync) await wal.sync();
+  }
+
+  /**
+   * A new, empty batch (same as `new WriteBatch()`).
+   *
+   * @returns The batch.
+   */
+  batch(): WriteBatch {
+    return new WriteBatch();
+  }
+
+  /**
+   * Applies a batch atomically: after any crash, all of it or none of it.
+   * Later operations on the same key win.
+   *
+   * @param batch The batch.
+   * @param options `sync: true` waits until the batch is durable.
+   */
+  async write(batch: WriteBatch, options?: WriteOptions): Promise<void> {
+    if (!(batch instanceof WriteBatch)) {
+      throw new InvalidArgumentError(
+        `Invalid batch ${
+          describe(batch)
+        }: expected a WriteBatch from db.batch()`,
+      );
+    }
+    const sync = this.#syncOption(options);
+    this.#checkWritable();
+    const ops = batch.ops;
+    if (ops.length === 0) return;
+    if (this.#needsRoom()) await this.#makeRoomForWrite();
+    const wal = this.#wal!;
+    const first = this.#lastSequence + 1;
+    const before = wal.size;
+    wal.append(first, ops);
+    this.#lastSequence = first + ops.length - 1;
+    const mem = this.#mem;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      mem.add(first + i, op.type, op.key, op.value);
+    }
+    this.#walBytesWritten += wal.size - before;
+    this.#userBytes += batch.byteSize;
+    if (sync) await wal.sync();
+  }
+
+  #syncOption(options: WriteOptions | undefined): boolean {
+    if (options === undefined) return this.#options.sync;
+    if (typeof options !== "object" || options === null) {
+      throw new InvalidArgumentError(
+        `Invalid write options ${describe(options)}: expected an object`,
+      );
+    }
+    for (const name of Object.keys(options)) {
+      if (name !== "sync") {
+        throw new InvalidArgumentError(`Unknown write option "${name}"`);
+      }
+    }
+    if (options.sync === undefined) return this.#options.sync;
+    if (typeof options.sync !== "boolean") {
+      throw new InvalidArgumentError(
+        `Invalid write option "sync": ${
+          describe(options.sync)
+        } is not a boolean`,
+      );
+    }
+    return options.sync;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed || this.#closing) {
+      throw new ClosedError(`Database "${this.path}" is closed`);
+    }
+  }
+
+  #checkWritable(): void {
+    this.#checkOpen();
+    if (this.#options.readOnly) {
+      throw new StrataError(
+        "READ_ONLY",
+        `Cannot write to database "${this.path}": it was opened readOnly`,
+      );
+    }
+    if (this.#bgError !== undefined) {
+      throw new StrataError(
+        "BACKGROUND_ERROR",
+        `Database "${this.path}" refuses writes after a background error: ${
+          errorMessage(this.#bgError)
+        }`,
+        { cause: this.#bgError },
+      );
+    }
+  }
+
+  #needsRoom(): boolean {
+    return this.#mem.approximateBytes >= this.#options.memtableSize ||
+      this.#versions.current.files(0).length >= L0_STOP_WRITES;
+  }
+
+  /**
+   * Waits until the write may go ahead: swaps a full memtable for a fresh
+   * one behind a new WAL, and holds writes while the previous memtable is
+   * still being flushed or level 0 has piled up (backpressure).
+   */
+  async #makeRoomForWrite(): Promise<void> {
+    while (true) {
+      this.#checkWritable();
+      if (this.#versions.current.files(0).length >= L0_STOP_WRITES) {
+        this.#scheduleCompaction();
+        await this.#changed.wait();
+      } else if (this.#mem.approximateBytes < this.#options.memtableSize) {
+        return;
+      } else if (this.#imm) {
+        await this.#changed.wait();
+      } else {
+        await this.#rotateMemtable();
+      }
+    }
+  }
+
+  /** Makes the memtable immutable behind a new WAL and starts its flush. */
+  async #rotateMemtable(): Promise<void> {
+    if (this.#imm) throw new Error("rotate with an immutable memtable pending");
+    const number = this.#versions.newFileNumber();
+    const wal = await WalWriter.create(logFileName(this.#dir, number));
+    // Another writer may have rotated while we awaited.
+    if (this.#imm || this.#closing) {
+      await wal.close();
+      await Deno.remove(logFileName(this.#dir, number)).catch(() => {});
+      return;
+    }
+    this.#walSyncsBefore += this.#wal!.syncCount;
+    this.#immWal = this.#wal;
+    this.#imm = this.#mem;
+    this.#mem = new MemTable();
+    this.#wal = wal;
+    this.#walNumber = number;
+    this.#flushing = this.#flushImmutable().catch((err) =>
+      this.#setBackgroundError(err)
+    )
+      .finally(() => {
+        this.#flushing = undefined;
+        this.#changed.notify();
+      });
+  }
+
+  async #flushImmutable(): Promise<void> {
+    const imm = this.#imm!;
+    const oldWal = this.#immWal!;
+    const meta = await this.#writeLevel0(imm);
+    await oldWal.close(); // waits for sync writers still queued on it
+    await syncDirectory(this.#dir); // the new WAL's and the table's entries
+    const edit: VersionEdit = {
+      logNumber: this.#walNumber,
+      lastSequence: this.#lastSequence,
+    };
+    if (meta) edit.added = [[0, meta]];
+    await this.#versions.logAndApply(edit);
+    if (meta) this.#pendingOutputs.delete(meta.number);
+    this.#imm = undefined;
+    this.#immWal = undefined;
+    this.#changed.notify();
+    await this.#deleteObsoleteFiles();
+    this.#scheduleCompaction();
+  }
+
+  /** Writes a memtable to one new level-0 table (synced, not yet recorded). */
+  async #writeLevel0(mem: MemTable): Promise<FileMeta | undefined> {
+    const result = await mergeToTables(mem.iterator(), {
+      dir: this.#dir,
+      blockSize: this.#options.blockSize,
+      bloomBitsPerKey: this.#options.bloomBitsPerKey,
+      targetFileSize: Infinity,
+      newFileNumber: () => this.#newOutputNumber(),
+      shouldAbort: () => false,
+    });
+    const meta = result.outputs[0];
+    if (meta) this.#flushBytesWritten += meta.size;
+    return meta;
+  }
+
+  #newOutputNumber(): number {
+    const n = this.#versions.newFileNumber();
+    this.#pendingOutputs.add(n);
+    return n;
+  }
+
+  #setBackgroundError(err: unknown): void {
+    if (this.#closing) return;
+    this.#bgError ??= err;
+  }
+
+  // ----------------------------------------------------------------- reads
+
+  /**
+   * Reads the value of `key`.
+   *
+   * @param key The key.
+   * @param options `snapshot` reads as of that snapshot.
+   * @returns A fresh copy of the value, or `undefined` when absent.
+   * @throws {CorruptionError} A table block on the way failed its checksum.
+   */
+  get(key: Bytes, options?: ReadOptions): Promise<Uint8Array | undefined> {
+    try {
+      return Promise.resolve(
+        this.#getSync(toKey(key), this.#readSequence(options)),
+      );
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  #getSync(key: Uint8Array, seq: number): Uint8Array | undefined {
+    this.#checkOpen();
+    let hit = this.#mem.get(key, seq) ?? this.#imm?.get(key, seq);
+    if (!hit) {
+      const version = this.#versions.current;
+      for (let level = 0; level < NUM_LEVELS && !hit; level++) {
+        const files = version.files(level);
+        if (files.length === 0) continue;
+        for (const f of version.filesForKey(level, key)) {
+          hit = this.#tables.get(f.number).get(key, seq);
+          if (hit) break;
+        }
+      }
+    }
+    return hit && hit.type === TYPE_PUT ? hit.value.slice() : undefined;
+  }
+
+  #readSequence(options: ReadOptions | undefined): number {
+    if (options === undefined) return this.#lastSequence;
+    if (typeof options !== "object" || options === null) {
+      throw new InvalidArgumentError(
+        `Invalid read options ${describe(options)}: expected an object`,
+      );
+    }
+    for (const name of Object.keys(options)) {
+      if (name !== "snapshot") {
+        throw new InvalidArgumentError(`Unknown read option "${name}"`);
+      }
+    }
+    return this.#snapshotSequence(options.snapshot);
+  }
+
+  #snapshotSequence(snapshot: unknown): number {
+    if (snapshot === undefined) return this.#lastSequence;
+    if (
+      !(snapshot instanceof Snapshot) || !snapshot.belongsTo(this.#snapshots)
+    ) {
+      throw new InvalidArgumentError(
+        `Invalid snapshot ${
+          describe(snapshot)
+        }: expected a snapshot of this database`,
+      );
+    }
+    return snapshot.sequence;
+  }
+
+  /**
+   * Streams the entries in a key range, in key order (or reverse), each key
+   * once with its newest value visible to the read.
+   *
+   * @param options Bounds, prefix, direction, limit, snapshot, keysOnly.
+   * @returns An async iterator of fresh `{ key, value }` pairs.
+   *
+   * @example Reverse scan with a limit
+   * ```ts
+   * import { DB } from "./db.ts";
+   * const dir = await Deno.makeTempDir();
+   * await using db = await DB.open(dir);
+   * for (const k of ["a", "b", "c"]) await db.put(k, k);
+   * const keys = [];
+   * for await (const e of db.scan({ reverse: true, limit: 2 })) keys.push(e.key[0]);
+   * console.assert(keys.join() === [99, 98].join());
+   * ```
+   */
+  scan(options: ScanOptions = {}): AsyncIterableIterator<Entry> {
+    this.#checkOpen();
+    const plan = this.#planScan(options);
+    return this.#scanEntries(plan);
+  }
+
+  #planScan(options: ScanOptions): ScanPlan {
+    if (typeof options !== "object" || options === null) {
+      throw new InvalidArgumentError(
+        `Invalid scan options ${describe(options)}: expected an object`,
+      );
+    }
+    const known = [
+      "gt",
+      "gte",
+      "lt",
+      "lte",
+      "prefix",
+      "reverse",
+      "limit",
+      "snapshot",
+      "keysOnly",
+    ];
+    for (const name of Object.keys(options)) {
+      if (!known.includes(name)) {
+        throw new InvalidArgumentError(`Unknown scan option "${name}"`);
+      }
+    }
+    for (const flag of ["reverse", "keysOnly"] as const) {
+      const v = options[flag];
+      if (v !== undefined && typeof v !== "boolean") {
+        throw new InvalidArgumentError(
+          `Invalid scan option "${flag}": ${describe(v)} is not a boolean`,
+        );
+      }
+    }
+    const limit = options.limit;
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
+      throw new InvalidArgumentError(
+        `Invalid scan option "limit": ${
+          describe(limit)
+        } is not a non-negative integer`,
+      );
+    }
+    let lower: Uint8Array | undefined;
+    let lowerInclusive = true;
+    let upper: Uint8Array | undefined;
+    let upperInclusive = true;
+    const tighten = (
+      bound: Uint8Array,
+      inclusive: boolean,
+      isLower: boolean,
+    ) => {
+      if (isLower) {
+        const c = lower === undefined ? 1 : compare(bound, lower);
+        if (c > 0 || (c === 0 && !inclusive)) {
+          [lower, lowerInclusive] = [bound, inclusive];
+        }
+      } else {
+        const c = upper === undefined ? -1 : compare(bound, upper);
+        if (c < 0 || (c === 0 && !inclusive)) {
+          [upper, upperInclusive] = [bound, inclusive];
+        }
+      }
+    };
+    if (options.gte !== undefined) {
+      tighten(toBound(options.gte, "gte"), true, true);
+    }
+    if (options.gt !== undefined) {
+      tighten(toBound(options.gt, "gt"), false, true);
+    }
+    if (options.lte !== undefined) {
+      tighten(toBound(options.lte, "lte"), true, false);
+    }
+    if (options.lt !== undefined) {
+      tighten(toBound(options.lt, "lt"), false, false);
+    }
+    let prefix: Uint8Array | undefined;
+    if (options.prefix !== undefined) {
+      prefix = toBound(options.prefix, "prefix");
+      if (prefix.length > 0) {
+        tighten(prefix, true, true);
+        const end = prefixSuccessor(prefix);
+        if (end) tighten(end, false, false);
+      }
+    }
+    return {
+      sequence: this.#snapshotSequence(options.snapshot),
+      reverse: options.reverse ?? false,
+      keysOnly: options.keysOnly ?? false,
+      limit: limit ?? Infinity,
+      lower,
+      lowerInclusive,
+      upper,
+      upperInclusive,
+      prefix,
+    };
+  }
+
+  async *#scanEntries(plan: ScanPlan): AsyncGenerator<Entry> {
+    if (plan.limit === 0) return;
+    const version = this.#versions.current;
+    this.#versions.pin(version);
+    try {
+      const source = new MergingIterator(this.#sources(version));
+      const iterOptions: ConstructorParameters<typeof UserIterator>[1] = {
+        snapshot: plan.sequence,
+        reverse: plan.reverse,
+        lowerInclusive: plan.lowerInclusive,
+        upperInclusive: plan.upperInclusive,
+      };
+      if (plan.lower) iterOptions.lower = plan.lower;
+      if (plan.upper) iterOptions.upper = plan.upper;
+      const it = new UserIterator(source, iterOptions);
+      let count = 0;
+      while (count < plan.limit) {
+        this.#checkOpen();
+        const e = it.next();
+        if (!e) break;
+        if (plan.prefix && !hasPrefix(e.key, plan.prefix)) break;
+        count++;
+        yield {
+          key: e.key.slice(),
+          value: plan.keysOnly ? new Uint8Array(0) : e.value.slice(),
+        };
+      }
+    } finally {
+      this.#versions.unpin(version);
+      if (version.refs === 0) this.#deleteObsoleteFiles().catch(() => {});
+    }
+  }
+
+  /** Every source of entries, newest first: memtables, level 0, levels. */
+  #sources(version: Version): InternalIterator[] {
+    const sources: InternalIterator[] = [this.#mem.iterator()];
+    if (this.#imm) sources.push(this.#imm.iterator());
+    for (const f of version.files(0)) {
+      sources.push(this.#tables.get(f.number).iterator());
+    }
+    for (let level = 1; level < NUM_LEVELS; level++) {
+      const files = version.files(level);
+      if (files.length > 0) {
+        sources.push(new LevelIterator(files, this.#tables));
+      }
+    }
+    return sources;
+  }
+
+  /**
+   * Pins the current state for consistent reads across calls. Release it
+   * when done (or declare it with `using`).
+   *
+   * @returns The snapshot.
+   *
+   * @example
+   * ```ts
+   * import { DB } from "./db.ts";
+   * const dir = await Deno.makeTempDir();
+   * await using db = await DB.open(dir);
+   * await db.put("k", "old");
+   * using snap = db.snapshot();
+   * await db.put("k", "new");
+   * const v = await db.get("k", { snapshot: snap });
+   * console.assert(new TextDecoder().decode(v) === "old");
+   * ```
+   */
+  snapshot(): Snapshot {
+    this.#checkOpen();
+    return this.#snapshots.acquire(this.#lastSequence);
+  }
+
+  // ------------------------------------------------- flush and compaction
+
+  /**
+   * Writes the memtable to a level-0 table now and waits for it.
+   */
+  async flush(): Promise<void> {
+    this.#checkWritable();
+    while (this.#imm) {
+      await this.#changed.wait();
+      this.#checkWritable();
+    }
+    if (this.#mem.count > 0) await this.#rotateMemtable();
+    while (this.#imm) {
+      await this.#changed.wait();
+      this.#checkWritable();
+    }
+  }
+
+  /**
+   * Compacts every key in `[start, end]` (default: everything) down to the
+   * deepest level that holds data, dropping overwritten versions and
+   * tombstones that no snapshot needs.
+   *
+   * @param range Optional inclusive bounds.
+   */
+  async compact(range: { start?: Bytes; end?: Bytes } = {}): Promise<void> {
+    if (typeof range !== "object" || range === null) {
+      throw new InvalidArgumentError(
+        `Invalid compact range ${describe(range)}: expected an object`,
+      );
+    }
+    const start = range.start === undefined
+      ? undefined
+      : toBound(range.start, "start");
+    const end = range.end === undefined ? undefined : toBound(range.end, "end");
+    await this.flush();
+    this.#manualCompactions++;
+    try {
+      await this.#withCompactionLock(async () => {
+        let bottom = 1;
+        for (let l = 1; l < NUM_LEVELS; l++) {
+          if (this.#versions.current.overlapping(l, start, end).length > 0) {
+            bottom = l;
+          }
+        }
+        for (let level = 0; level < bottom; level++) {
+          this.#checkWritable();
+          const version = this.#versions.current;
+          const inputs = level === 0
+            ? version.files(0).slice()
+            : version.overlapping(level, start, end);
+          if (inputs.length === 0) continue;
+          await this.#runCompaction(
+            planForInputs(version, level, inputs),
+            false,
+          );
+        }
+      });
+    } finally {
+      this.#manualCompactions--;
+    }
+    this.#scheduleCompaction();
+  }
+
+  #withCompactionLock<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#compactionLock.then(work);
+    this.#compactionLock = run.then(() => {}, () => {});
+    return run;
+  }
+
+  /** Starts background compaction if a level needs it and none runs. */
+  #scheduleCompaction(): void {
+    if (this.#compacting || this.#closing || this.#bgError !== undefined) {
+      return;
+    }
+    if (this.#options.readOnly || this.#manualCompactions > 0) return;
+    if (
+      !pickCompaction(
+        this.#versions.current,
+        this.#options,
+        this.#versions.compactPointers,
+      )
+    ) {
+      return;
+    }
+    this.#compacting = this.#withCompactionLock(async () => {
+      while (!this.#closing && this.#manualCompactions === 0) {
+        const plan = pickCompaction(
+          this.#versions.current,
+          this.#options,
+          this.#versions.compactPointers,
+        );
+        if (!plan) break;
+        await this.#runCompaction(plan, true);
+      }
+    }).catch((err) => this.#setBackgroundError(err)).finally(() => {
+      this.#compacting = undefined;
+      this.#changed.notify();
+    });
+  }
+
+  async #runCompaction(
+    plan: CompactionPlan,
+    allowTrivialMove: boolean,
+  ): Promise<void> {
+    const { level, inputs, overlaps } = plan;
+    const outLevel = level + 1;
+    const [, largest] = keyRange([...inputs, ...overlaps]);
+    const edit: VersionEdit = {
+      deleted: [
+        ...inputs.map((f): [number, number] => [level, f.number]),
+        ...overlaps.map((f): [number, number] => [outLevel, f.number]),
+      ],
+      compactPointers: [[level, largest]],
+    };
+    if (allowTrivialMove && isTrivialMove(plan) && level > 0) {
+      edit.added = [[outLevel, inputs[0]!]];
+      await this.#versions.logAndApply(edit);
+      this.#changed.notify();
+      return;
+    }
+    const version = this.#versions.current;
+    this.#versions.pin(version);
+    const bytesIn = [...inputs, ...overlaps].reduce((n, f) => n + f.size, 0);
+    try {
+      // Inputs newest first so equal (key, seq) pairs cannot arise out of order.
+      const sources: InternalIterator[] = [];
+      for (const f of inputs) {
+        sources.push(this.#tables.get(f.number).iterator());
+      }
+      if (overlaps.length > 0) {
+        sources.push(new LevelIterator(overlaps, this.#tables));
+      }
+      const result = await mergeToTables(new MergingIterator(sources), {
+        dir: this.#dir,
+        blockSize: this.#options.blockSize,
+        bloomBitsPerKey: this.#options.bloomBitsPerKey,
+        targetFileSize: targetFileSize(this.#options),
+        smallestSnapshot: this.#snapshots.oldest(this.#lastSequence),
+        isBottomForKey: (key) => {
+          for (let l = outLevel + 1; l < NUM_LEVELS; l++) {
+            if (version.filesForKey(l, key).length > 0) return false;
+          }
+          return true;
+        },
+        newFileNumber: () => this.#newOutputNumber(),
+        shouldAbort: () => this.#closing,
+      });
+      if (result.aborted) return;
+      await syncDirectory(this.#dir);
+      edit.added = result.outputs.map((f): [number, FileMeta] => [outLevel, f]);
+      await this.#versions.logAndApply(edit);
+      for (const f of result.outputs) this.#pendingOutputs.delete(f.number);
+      this.#compactionCount++;
+      this.#compactionBytesRead += bytesIn;
+      this.#compactionBytesWritten += result.outputs.reduce(
+        (n, f) => n + f.size,
+        0,
+      );
+    } finally {
+      this.#versions.unpin(version);
+    }
+    this.#changed.notify();
+    await this.#deleteObsoleteFiles();
+  }
+
+  /**
+   * Deletes files no live version, WAL or manifest needs. Runs after the
+   * manifest edit that dropped them is durable.
+   */
+  async #deleteObsoleteFiles(): Promise<void> {
+    if (this.#options.readOnly) return;
+    const live = this.#versions.liveTableNumbers();
+    const logNumber = this.#versions.logNumber;
+    let removed = false;
+    for await (const entry of Deno.readDir(this.#dir)) {
+      const parsed = parseFileName(entry.name);
+      if (!parsed) continue;
+      let obsolete = false;
+      switch (parsed.kind) {
+        case "table":
+          obsolete = !live.has(parsed.number) &&
+            !this.#pendingOutputs.has(parsed.number);
+          break;
+        case "log":
+          obsolete = parsed.number < logNumber &&
+            parsed.number !== this.#walNumber;
+          break;
+        case "manifest":
+          obsolete = parsed.number !== this.#versions.manifestNumber;
+          break;
+        case "temp":
+          obsolete = !this.#pendingOutputs.has(parsed.number);
+          break;
+      }
+      if (!obsolete) continue;
+      if (parsed.kind === "table") this.#tables.evict(parsed.number);
+      await Deno.remove(join(this.#dir, entry.name)).catch(() => {});
+      removed = true;
+    }
+    if (removed) await syncDirectory(this.#dir);
+  }
+
+  // ----------------------------------------------------------------- stats
+
+  /**
+   * Figures about the database: levels, memory, disk, compaction work,
+   * write amplification and cache effectiveness.
+   *
+   * @returns A plain object (see {@link DBStats}).
+   */
+  stats(): DBStats {
+    this.#checkOpen();
+    const version = this.#versions.current;
+    const levels: LevelStats[] = [];
+    for (let level = 0; level < NUM_LEVELS; level++) {
+      levels.push({
+        level,
+        files: version.files(level).length,
+        bytes: version.levelBytes(level),
+        targetBytes: level === 0
+          ? this.#options.l0CompactionTrigger * this.#options.memtableSize
+          : maxBytesForLevel(level, this.#options),
+      });
+    }
+    let diskBytes = 0;
+    for (const entry of Deno.readDirSync(this.#dir)) {
+      if (!entry.isFile) continue;
+      try {
+        diskBytes += Deno.statSync(join(this.#dir, entry.name)).size;
+      } catch {
+        // deleted meanwhile by a compaction
+      }
+    }
+    const written = this.#walBytesWritten + this.#flushBytesWritten +
+      this.#compactionBytesWritten;
+    const cache = this.#blockCache.stats;
+    return {
+      levels,
+      memtableBytes: this.#mem.approximateBytes +
+        (this.#imm?.approximateBytes ?? 0),
+      walBytes: (this.#wal?.size ?? 0) + (this.#immWal?.size ?? 0),
+      diskBytes,
+      sequence: this.#lastSequence,
+      compactions: {
+        count: this.#compactionCount,
+        bytesRead: this.#compactionBytesRead,
+        bytesWritten: this.#compactionBytesWritten,
+      },
+      writeAmplification: this.#userBytes === 0 ? 0 : written / this.#userBytes,
+      cache: {
+        hits: cache.hits,
+        misses: cache.misses,
+        bytes: cache.bytes,
+        capacity: this.#options.blockCacheSize,
+      },
+      walSyncs: this.#walSyncsBefore + (this.#wal?.syncCount ?? 0),
+    };
+  }
+
+  /**
+   * @internal Compaction scores per level, for tests and tools.
+   * @returns One score per level.
+   */
+  compactionScores(): number[] {
+    return compactionScores(this.#versions.current, this.#options);
+  }
+
+  /**
+   * @internal The key ranges of every table per level, for invariant checks.
+   * @returns Per level, the files' metadata.
+   */
+  levelFiles(): FileMeta[][] {
+    const version = this.#versions.current;
+    return Array.from(
+      { length: NUM_LEVELS },
+      (_, l) => version.files(l).slice(),
+    );
+  }
+
+  /**
+   * @internal Waits until no flush or compaction is running or needed.
+   */
+  async waitForBackgroundWork(): Promise<void> {
+    while (this.#flushing || this.#compacting) {
+      await Promise.all([this.#flushing, this.#compacting]);
+    }
+    if (this.#bgError !== undefined) this.#checkWritable();
+  }
+
+  // ----------------------------------------------------------------- close
+
+  /**
+   * Finishes background work in progress, makes the WAL durable, and
+   * releases the directory. Safe to call twice.
+   */
+  async close(): Promise<void> {
+    if (this.#closed || this.#closing) return;
+    this.#closing = true;
+    this.#changed.notify();
+    try {
+      await this.#flushing;
+      await this.#compacting;
+      await this.#compactionLock;
+      await this.#wal?.close();
+      await this.#versions.drain();
+    } finally {
+      this.#versions.close();
+      this.#tables.closeAll();
+      this.#lock.release();
+      this.#closed = true;
+    }
+  }
+
+  /** Same as {@link DB.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+function compare(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
+
+/**
+ * Replays every WAL the manifest does not cover, oldest first, into a new
+ * memtable. Stops at the first torn or corrupt record: later records, and
+ * later logs, would leave a gap in history, so they are dropped and
+ * reported (point-in-time recovery).
+ */
+async function replayLogs(dir: string, versions: VersionSet) {
+  const logs: number[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    const parsed = parseFileName(entry.name);
+    if (parsed?.kind === "log" && parsed.number >= versions.logNumber) {
+      logs.push(parsed.number);
+    }
+  }
+  logs.sort((a, b) => a - b);
+  const mem = new MemTable();
+  const report: RecoveryReport = {
+    logFiles: 0,
+    batches: 0,
+    entries: 0,
+    droppedBytes: 0,
+    dropReasons: [],
+  };
+  let lastSequence = versions.lastSequence;
+  let stopped = false;
+  for (const number of logs) {
+    const path = logFileName(dir, number);
+    if (stopped) {
+      const size = (await Deno.stat(path)).size;
+      report.droppedBytes += size;
+      report.dropReasons.push(`"${path}": follows a damaged log`);
+      continue;
+    }
+    report.logFiles++;
+    const result = replayWal(path, (first, ops) => {
+      for (let i = 0; i < ops.length; i++) {
+        const op = ops[i]!;
+        mem.add(first + i, op.type, op.key, op.value);
+      }
+      lastSequence = Math.max(lastSequence, first + ops.length - 1);
+    });
+    report.batches += result.batches;
+    report.entries += result.entries;
+    if (result.droppedBytes > 0) {
+      report.droppedBytes += result.droppedBytes;
+      report.dropReasons.push(
+        `"${path}" at offset ${result.dropOffset ?? result.validBytes}: ${
+          result.dropReason ?? "torn record"
+        }`,
+      );
+      stopped = true;
+    }
+    versions.nextFileNumber = Math.max(versions.nextFileNumber, number + 1);
+  }
+  if (lastSequence > MAX_SEQUENCE) {
+    throw new StrataError("SEQUENCE", "Sequence numbers exhausted");
+  }
+  return { mem, report, lastSequence };
+}

@@ -1,0 +1,152 @@
+/**
+ * Error classes thrown by Strata. Every error extends {@link StrataError}
+ * and carries a stable string `code`, so callers can branch on the kind of
+ * failure without parsing messages.
+ *
+ * @module
+ */
+
+/**
+ * Base class of every error Strata throws on purpose.
+ *
+ * @example Branch on the error code
+ * ```ts
+ * import { StrataError } from "./errors.ts";
+ * try {
+ *   throw new StrataError("INTERNAL", "Something failed");
+ * } catch (err) {
+ *   if (err instanceof StrataError) console.log(err.code);
+ * }
+ * ```
+ */
+export class StrataError extends Error {
+  /** Stable machine-readable code, such as `"CORRUPTION"`. */
+  readonly code: string;
+
+  /**
+   * @param code Stable machine-readable code.
+   * @param message Human-readable message.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(`strata: ${message}`, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/**
+ * A caller passed a value Strata cannot accept: a key of the wrong type or
+ * size, an unknown option, an out-of-range number. The message quotes the
+ * offending value.
+ *
+ * @example
+ * ```ts
+ * import { InvalidArgumentError } from "./errors.ts";
+ * const err = new InvalidArgumentError('Invalid option "blockSize": 0');
+ * console.assert(err.code === "INVALID_ARGUMENT");
+ * ```
+ */
+export class InvalidArgumentError extends StrataError {
+  /** @param message What was wrong, naming the bad value. */
+  constructor(message: string) {
+    super("INVALID_ARGUMENT", message);
+  }
+}
+
+/**
+ * Bytes on disk failed a checksum or do not follow the format. The message
+ * names the file and the offset of the bad bytes.
+ *
+ * @example
+ * ```ts
+ * import { CorruptionError } from "./errors.ts";
+ * const err = new CorruptionError("000004.sst", 4096, "block checksum mismatch");
+ * console.assert(err.file === "000004.sst" && err.offset === 4096);
+ * ```
+ */
+export class CorruptionError extends StrataError {
+  /** Path of the corrupt file. */
+  readonly file: string;
+  /** Byte offset in `file` where the problem was found. */
+  readonly offset: number;
+
+  /**
+   * @param file Path of the corrupt file.
+   * @param offset Byte offset of the bad bytes.
+   * @param reason What is wrong with them.
+   */
+  constructor(file: string, offset: number, reason: string) {
+    super(
+      "CORRUPTION",
+      `Corruption in "${file}" at offset ${offset}: ${reason}`,
+    );
+    this.file = file;
+    this.offset = offset;
+  }
+}
+
+/**
+ * The database directory is held by another handle, in this process or
+ * another one.
+ *
+ * @example
+ * ```ts
+ * import { LockedError } from "./errors.ts";
+ * console.assert(new LockedError("Locked").code === "LOCKED");
+ * ```
+ */
+export class LockedError extends StrataError {
+  /** @param message Which directory, and who holds it if known. */
+  constructor(message: string) {
+    super("LOCKED", message);
+  }
+}
+
+/**
+ * The database handle (or snapshot) was used after it was closed.
+ *
+ * @example
+ * ```ts
+ * import { ClosedError } from "./errors.ts";
+ * console.assert(new ClosedError("Closed").code === "CLOSED");
+ * ```
+ */
+export class ClosedError extends StrataError {
+  /** @param message What was used after close. */
+  constructor(message: string) {
+    super("CLOSED", message);
+  }
+}
+
+/**
+ * There is no database at the path and `createIfMissing` is false.
+ *
+ * @example
+ * ```ts
+ * import { NotFoundError } from "./errors.ts";
+ * console.assert(new NotFoundError("Missing").code === "NOT_FOUND");
+ * ```
+ */
+export class NotFoundError extends StrataError {
+  /** @param message Which path holds no database. */
+  constructor(message: string) {
+    super("NOT_FOUND", message);
+  }
+}
+
+/**
+ * A database exists at the path and `errorIfExists` is true.
+ *
+ * @example
+ * ```ts
+ * import { ExistsError } from "./errors.ts";
+ * console.assert(new ExistsError("Exists").code === "EXISTS");
+ * ```
+ */
+export class ExistsError extends StrataError {
+  /** @param message Which path already holds a database. */
+  constructor(message: string) {
+    super("EXISTS", message);
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * Write batches and the checks every key and value passes on the way in.
+ *
+ * @module
+ */
+
+import { utf8 } from "./bytes.ts";
+import { InvalidArgumentError } from "./errors.ts";
+import { type EntryType, TYPE_DELETE, TYPE_PUT } from "./internal_key.ts";
+import { describe } from "./options.ts";
+
+/** A key or value as callers pass it: a string (UTF-8) or bytes. */
+export type Bytes = string | Uint8Array;
+
+/** The largest key Strata accepts: 64 KiB. */
+export const MAX_KEY_BYTES = 64 * 1024;
+/**
+ * The largest value Strata accepts: 256 MiB. The contract promises at least
+ * 64 MiB; a WAL record must fit its u32 length field with room to spare.
+ */
+export const MAX_VALUE_BYTES = 256 * 1024 * 1024;
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Converts a caller's key to a private copy of its bytes.
+ *
+ * @param key A string (encoded as UTF-8) or bytes (copied).
+ * @returns Fresh bytes the caller cannot mutate.
+ * @throws {InvalidArgumentError} When the key is not a string or
+ * `Uint8Array`, is empty, or is longer than 64 KiB.
+ *
+ * @example
+ * ```ts
+ * import { toKey } from "./write_batch.ts";
+ * console.assert(toKey("a").length === 1);
+ * ```
+ */
+export function toKey(key: unknown): Uint8Array {
+  const bytes = toBytes(key, "key");
+  if (bytes.length === 0) {
+    throw new InvalidArgumentError('Invalid key "": keys must not be empty');
+  }
+  if (bytes.length > MAX_KEY_BYTES) {
+    throw new InvalidArgumentError(
+      `Invalid key of ${bytes.length} bytes: the limit is ${MAX_KEY_BYTES}`,
+    );
+  }
+  return bytes;
+}
+
+/**
+ * Converts a caller's value to a private copy of its bytes.
+ *
+ * @param value A string (encoded as UTF-8) or bytes (copied).
+ * @returns Fresh bytes the caller cannot mutate.
+ * @throws {InvalidArgumentError} When the value is not a string or
+ * `Uint8Array`, or is larger than {@link MAX_VALUE_BYTES}.
+ *
+ * @example
+ * ```ts
+ * import { toValue } from "./write_batch.ts";
+ * console.assert(toValue("").length === 0);
+ * ```
+ */
+export function toValue(value: unknown): Uint8Array {
+  const bytes = toBytes(value, "value");
+  if (bytes.length > MAX_VALUE_BYTES) {
+    throw new InvalidArgumentError(
+      `Invalid value of ${bytes.length} bytes: the limit is ${MAX_VALUE_BYTES}`,
+    );
+  }
+  return bytes;
+}
+
+/**
+ * Converts a scan bound or prefix to bytes, without the non-empty rule of
+ * keys (an empty prefix or bound is meaningful).
+ *
+ * @param bound A string or bytes.
+ * @param name The option's name, for the error message.
+ * @returns The bytes (copied).
+ *
+ * @example
+ * ```ts
+ * import { toBound } from "./write_batch.ts";
+ * console.assert(toBound("", "prefix").length === 0);
+ * ```
+ */
+export function toBound(bound: unknown, name: string): Uint8Array {
+  return toBytes(bound, name);
+}
+
+function toBytes(input: unknown, what: string): Uint8Array {
+  if (typeof input === "string") {
+    return input.length === 0 ? EMPTY : utf8(input);
+  }
+  if (input instanceof Uint8Array) return input.slice();
+  throw new InvalidArgumentError(
+    `Invalid ${what} ${describe(input)}: expected a string or Uint8Array`,
+  );
+}
+
+/** One operation of a {@link WriteBatch}, with private copies of its bytes. */
+export interface BatchOp {
+  /** PUT or DELETE. */
+  type: EntryType;
+  /** The key. */
+  key: Uint8Array;
+  /** The value (empty for a delete). */
+  value: Uint8Array;
+}
+
+/**
+ * An ordered group of puts and deletes that `DB.write` applies atomically:
+ * after any crash, all of it or none of it. Later operations on the same key
+ * win. Keys and values are checked and copied when added, so an invalid
+ * entry throws at once and the batch is never half valid.
+ *
+ * @example Build and apply a batch
+ * ```ts
+ * import { WriteBatch } from "./write_batch.ts";
+ * const batch = new WriteBatch().put("a", "1").delete("b");
+ * console.assert(batch.length === 2);
+ * ```
+ */
+export class WriteBatch {
+  readonly #ops: BatchOp[] = [];
+  #bytes = 0;
+
+  /**
+   * Adds a put.
+   *
+   * @param key The key.
+   * @param value The value.
+   * @returns This batch, for chaining.
+   */
+  put(key: Bytes, value: Bytes): this {
+    const op = {
+      type: TYPE_PUT,
+      key: toKey(key),
+      value: toValue(value),
+    } as const;
+    this.#ops.push(op);
+    this.#bytes += op.key.length + op.value.length;
+    return this;
+  }
+
+  /**
+   * Adds a delete.
+   *
+   * @param key The key.
+   * @returns This batch, for chaining.
+   */
+  delete(key: Bytes): this {
+    const op = { type: TYPE_DELETE, key: toKey(key), value: EMPTY } as const;
+    this.#ops.push(op);
+    this.#bytes += op.key.length;
+    return this;
+  }
+
+  /** Empties the batch so it can be reused. */
+  clear(): void {
+    this.#ops.length = 0;
+    this.#bytes = 0;
+  }
+
+  /** The number of operations. */
+  get length(): number {
+    return this.#ops.length;
+  }
+
+  /** Key and value bytes of all operations. */
+  get byteSize(): number {
+    return this.#bytes;
+  }
+
+  /** The operations in order (for the engine; do not mutate). */
+  get ops(): readonly BatchOp[] {
+    return this.#ops;
+  }
+}

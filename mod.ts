@@ -1,0 +1,45 @@
+/**
+ * Strata: a log-structured merge-tree key–value store for Deno, in pure
+ * TypeScript. Durable (checksummed WAL, group commit, crash recovery), fast
+ * (skip-list memtable, bloom filters, block cache, leveled compaction) and
+ * easy to inspect (`strata dump`, `strata verify`).
+ *
+ * @example Open, write, read, scan
+ * ```ts
+ * import { DB } from "./mod.ts";
+ * const dir = await Deno.makeTempDir();
+ * await using db = await DB.open(dir);
+ * await db.put("user:1", "Ada");
+ * await db.write(db.batch().put("user:2", "Grace").delete("user:3"), { sync: true });
+ * const value = await db.get("user:1"); // Uint8Array of "Ada"
+ * console.assert(new TextDecoder().decode(value) === "Ada");
+ * for await (const { key, value } of db.scan({ prefix: "user:" })) {
+ *   console.log(new TextDecoder().decode(key), new TextDecoder().decode(value));
+ * }
+ * ```
+ *
+ * @module
+ */
+
+export {
+  DB,
+  type DBStats,
+  type Entry,
+  type LevelStats,
+  type ReadOptions,
+  type RecoveryReport,
+  type ScanOptions,
+  type WriteOptions,
+} from "./lib/db.ts";
+export { DEFAULT_OPTIONS, type OpenOptions } from "./lib/options.ts";
+export { type Bytes, WriteBatch } from "./lib/write_batch.ts";
+export { Snapshot } from "./lib/snapshot.ts";
+export {
+  ClosedError,
+  CorruptionError,
+  ExistsError,
+  InvalidArgumentError,
+  LockedError,
+  NotFoundError,
+  StrataError,
+} from "./lib/errors.ts";
