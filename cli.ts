@@ -52,7 +52,9 @@ const COMMANDS: readonly Command[] = [
 ];
 
 function usage(): string {
-  const rows = COMMANDS.map((c) => [`${c.name} ${c.args}`, c.summary] as const);
+  const rows = COMMANDS.map((c) =>
+    [`${c.name} ${c.args}`.trim(), c.summary] as const
+  );
   const width = Math.max(...rows.map(([left]) => left.length));
   return [
     "Usage: strata <command> [options]",
@@ -76,7 +78,11 @@ function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, " ").trim();
 }
 
-function report(err: unknown, command: Command | undefined, debug: boolean): number {
+function report(
+  err: unknown,
+  command: Command | undefined,
+  debug: boolean,
+): number {
   if (err instanceof UsageError) {
     console.error(`strata: ${oneLine(err.message)}`);
     console.error("");
@@ -89,7 +95,9 @@ function report(err: unknown, command: Command | undefined, debug: boolean): num
   }
   const message = err instanceof Error ? oneLine(err.message) : String(err);
   if (err instanceof StrataError) {
-    console.error(message.startsWith("strata: ") ? message : `strata: ${message}`);
+    console.error(
+      message.startsWith("strata: ") ? message : `strata: ${message}`,
+    );
   } else if (err instanceof Deno.errors.PermissionDenied) {
     console.error(`strata: Permission denied: ${message}`);
   } else if (err instanceof Error && err.constructor.name in Deno.errors) {
@@ -116,7 +124,9 @@ function report(err: unknown, command: Command | undefined, debug: boolean): num
  */
 export async function main(argv: string[]): Promise<number> {
   const dashDash = argv.indexOf("--");
-  const debug = (dashDash < 0 ? argv : argv.slice(0, dashDash)).includes("--debug");
+  const debug = (dashDash < 0 ? argv : argv.slice(0, dashDash)).includes(
+    "--debug",
+  );
   let command: Command | undefined;
   try {
     let i = 0;

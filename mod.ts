@@ -6,13 +6,14 @@
  *
  * @example Open, write, read, scan
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DB } from "./mod.ts";
  * const dir = await Deno.makeTempDir();
  * await using db = await DB.open(dir);
  * await db.put("user:1", "Ada");
  * await db.write(db.batch().put("user:2", "Grace").delete("user:3"), { sync: true });
  * const value = await db.get("user:1"); // Uint8Array of "Ada"
- * console.assert(new TextDecoder().decode(value) === "Ada");
+ * assert(new TextDecoder().decode(value) === "Ada");
  * for await (const { key, value } of db.scan({ prefix: "user:" })) {
  *   console.log(new TextDecoder().decode(key), new TextDecoder().decode(value));
  * }

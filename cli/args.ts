@@ -41,7 +41,10 @@ export const COMMON_OPTIONS: Record<string, OptionSpec> = {
  */
 export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
   const specs = { ...command.options, ...COMMON_OPTIONS };
-  const options: Record<string, { type: "boolean" | "string"; short?: string }> = {};
+  const options: Record<
+    string,
+    { type: "boolean" | "string"; short?: string }
+  > = {};
   for (const [name, spec] of Object.entries(specs)) {
     options[name] = spec.short === undefined
       ? { type: spec.type }
@@ -49,7 +52,12 @@ export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: argv,
+      options,
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (err) {
     // node:util's messages suggest `--` for positionals that start with a
     // dash; keep the first sentence, which names the bad flag.
@@ -74,7 +82,9 @@ export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
     }
     if (positionals.length > max) {
       throw new UsageError(
-        `Unexpected argument "${positionals[max]}": "${command.name}" takes ${command.args}`,
+        `Unexpected argument "${
+          positionals[max]
+        }": "${command.name}" takes ${command.args}`,
         command,
       );
     }
@@ -106,10 +116,14 @@ export function formatHelp(command: Command): string {
     return [`${short}--${name}${value}`, spec.help] as const;
   });
   const width = Math.max(...entries.map(([left]) => left.length));
-  const options = entries.map(([left, help]) => `  ${left.padEnd(width)}  ${help}`);
+  const options = entries.map(([left, help]) =>
+    `  ${left.padEnd(width)}  ${help}`
+  );
   const hasOptions = Object.keys(command.options).length > 0;
   return [
-    `Usage: strata ${command.name} ${command.args}${hasOptions ? " [options]" : ""}`,
+    `Usage: strata ${[command.name, command.args].filter(Boolean).join(" ")}${
+      hasOptions ? " [options]" : ""
+    }`,
     "",
     command.description,
     "",
@@ -134,7 +148,11 @@ export function formatHelp(command: Command): string {
  * console.assert(intOption(args, "limit", 0) === 10);
  * ```
  */
-export function intOption(args: ParsedArgs, name: string, min: number): number | undefined {
+export function intOption(
+  args: ParsedArgs,
+  name: string,
+  min: number,
+): number | undefined {
   const text = args.strings.get(name);
   if (text === undefined) return undefined;
   const n = Number(text.replaceAll("_", ""));

@@ -132,7 +132,10 @@ export class Prng {
  * console.assert(new TextDecoder().decode(benchKey(42)) === "0000000000000042");
  * ```
  */
-export function benchKey(i: number, out = new Uint8Array(KEY_SIZE)): Uint8Array {
+export function benchKey(
+  i: number,
+  out = new Uint8Array(KEY_SIZE),
+): Uint8Array {
   let n = i;
   for (let p = KEY_SIZE - 1; p >= 0; p--) {
     out[p] = 0x30 + (n % 10);
@@ -154,7 +157,9 @@ class ValueSource {
     this.#size = size;
     // 1 MiB of randomness, plus one value so every slice fits.
     this.#pool = new Uint8Array((1 << 20) + size);
-    for (let i = 0; i < this.#pool.length; i++) this.#pool[i] = prng.next() & 0xff;
+    for (let i = 0; i < this.#pool.length; i++) {
+      this.#pool[i] = prng.next() & 0xff;
+    }
   }
 
   next(): Uint8Array {
@@ -167,7 +172,9 @@ class ValueSource {
 
 function hashName(name: string): number {
   let h = 2166136261;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619);
+  for (let i = 0; i < name.length; i++) {
+    h = Math.imul(h ^ name.charCodeAt(i), 16777619);
+  }
   return h >>> 0;
 }
 
@@ -259,7 +266,11 @@ export async function runBenchmark(
       const sequential = name === "fillseq";
       const sync = name === "fillsync";
       for (let i = 0; i < total; i++) {
-        await store.put(benchKey(sequential ? i : prng.below(config.num), key), values.next(), sync);
+        await store.put(
+          benchKey(sequential ? i : prng.below(config.num), key),
+          values.next(),
+          sync,
+        );
         report(i);
       }
       ops = total;

@@ -6,12 +6,18 @@
  */
 
 import { join } from "node:path";
-import { BENCHMARKS, type BenchmarkName, type BenchResult, plannedOps, runBenchmark } from "./bench.ts";
+import {
+  type BenchmarkName,
+  BENCHMARKS,
+  type BenchResult,
+  plannedOps,
+  runBenchmark,
+} from "./bench.ts";
 import { intOption } from "./args.ts";
 import type { Command } from "./command.ts";
 import { UsageError } from "./command.ts";
 import { Output } from "./output.ts";
-import { ProgressBar, progressAllowed } from "./progress.ts";
+import { progressAllowed, ProgressBar } from "./progress.ts";
 import { openStrataBenchStore } from "./strata_bench_store.ts";
 import { formatCount } from "./units.ts";
 import { StrataError } from "../mod.ts";
@@ -47,9 +53,13 @@ export function formatBenchTable(results: BenchResult[]): string {
       r.note,
     ]);
   }
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
+  const widths = rows[0]!.map((_, c) =>
+    Math.max(...rows.map((row) => row[c]!.length))
+  );
   return rows.map((row) =>
-    row.map((cell, c) => c === 0 || c === 5 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))
+    row.map((cell, c) =>
+      c === 0 || c === 5 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)
+    )
       .join("  ").trimEnd()
   ).join("\n");
 }
@@ -64,7 +74,11 @@ function parseBenchmarks(text: string | undefined): BenchmarkName[] {
       );
     }
   }
-  if (names.length === 0) throw new UsageError('Invalid value "" for --benchmarks: it names no benchmark');
+  if (names.length === 0) {
+    throw new UsageError(
+      'Invalid value "" for --benchmarks: it names no benchmark',
+    );
+  }
   return names as BenchmarkName[];
 }
 
@@ -88,7 +102,10 @@ async function claimDirectory(dir: string): Promise<void> {
       `Cannot benchmark in "${dir}": the directory is not empty and was not made by strata bench (fill benchmarks erase it)`,
     );
   }
-  await Deno.writeTextFile(join(dir, MARKER), "made by strata bench; its database may be erased\n");
+  await Deno.writeTextFile(
+    join(dir, MARKER),
+    "made by strata bench; its database may be erased\n",
+  );
 }
 
 /** The `bench` command. */
@@ -99,17 +116,34 @@ export const benchCommand: Command = {
   summary: "run the db_bench workloads and print throughput",
   description: [
     "Runs LevelDB's db_bench workloads with 16-byte keys and 100-byte values:",
-    BENCHMARKS.join(", ") + ".",
+    "fillseq, fillsync, fillbatch, fillrandom, overwrite, readrandom, readseq,",
+    "readreverse and deleterandom, in that order (or those of --benchmarks).",
     "fill* benchmarks start from an empty database; fillsync does num/100",
     "synced puts; fillbatch writes batches of 1,000. Without --db the",
     "database lives in a temporary directory that is removed afterwards; a",
     "--db directory must be empty or made by an earlier bench, and is kept.",
   ].join("\n"),
   options: {
-    num: { type: "string", value: "N", help: "operations per benchmark (default 100000)" },
-    benchmarks: { type: "string", value: "LIST", help: "comma-separated workloads (default: all)" },
-    db: { type: "string", value: "DIR", help: "run in DIR and keep the database" },
-    "value-size": { type: "string", value: "B", help: "bytes per value (default 100)" },
+    num: {
+      type: "string",
+      value: "N",
+      help: "operations per benchmark (default 100000)",
+    },
+    benchmarks: {
+      type: "string",
+      value: "LIST",
+      help: "comma-separated workloads (default: all)",
+    },
+    db: {
+      type: "string",
+      value: "DIR",
+      help: "run in DIR and keep the database",
+    },
+    "value-size": {
+      type: "string",
+      value: "B",
+      help: "bytes per value (default 100)",
+    },
     seed: { type: "string", value: "S", help: "PRNG seed (default 301)" },
     json: { type: "boolean", help: "print the results as one JSON document" },
   },
@@ -126,6 +160,12 @@ export const benchCommand: Command = {
     } else {
       dir = await Deno.makeTempDir({ prefix: "strata-bench-" });
     }
+    // Ctrl-C must not leave a throwaway database behind in the temp dir.
+    const onInterrupt = () => {
+      if (given === undefined) Deno.removeSync(dir, { recursive: true });
+      Deno.exit(130);
+    };
+    Deno.addSignalListener("SIGINT", onInterrupt);
     const interactive = progressAllowed(false);
     const results: BenchResult[] = [];
     const out = new Output();
@@ -133,10 +173,20 @@ export const benchCommand: Command = {
       const store = await openStrataBenchStore(dir);
       try {
         for (const name of names) {
-          const bar = new ProgressBar(name.padEnd(12), plannedOps(name, num), "items", interactive);
+          const bar = new ProgressBar(
+            name.padEnd(12),
+            plannedOps(name, num),
+            "items",
+            interactive,
+          );
           try {
             results.push(
-              await runBenchmark(store, name, { num, valueSize, seed }, (done, total) => bar.update(done, total)),
+              await runBenchmark(
+                store,
+                name,
+                { num, valueSize, seed },
+                (done, total) => bar.update(done, total),
+              ),
             );
           } finally {
             bar.finish();
@@ -146,12 +196,17 @@ export const benchCommand: Command = {
         await store.close();
       }
     } finally {
+      Deno.removeSignalListener("SIGINT", onInterrupt);
       if (given === undefined) await Deno.remove(dir, { recursive: true });
     }
     if (args.flags.has("json")) {
       out.line(JSON.stringify({ num, valueSize, seed, results }, null, 2));
     } else {
-      out.line(`Strata bench: ${formatCount(num)} ops, 16-byte keys, ${valueSize}-byte values`);
+      out.line(
+        `Strata bench: ${
+          formatCount(num)
+        } ops, 16-byte keys, ${valueSize}-byte values`,
+      );
       out.line(formatBenchTable(results));
     }
     out.flush();

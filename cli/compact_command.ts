@@ -7,7 +7,7 @@
 import { bytesArg } from "./args.ts";
 import type { Command } from "./command.ts";
 import { openDatabase } from "./open_database.ts";
-import { ProgressBar, progressAllowed } from "./progress.ts";
+import { progressAllowed, ProgressBar } from "./progress.ts";
 import { formatBytes } from "./units.ts";
 
 // How often the bar polls the engine's counters while compaction runs.
@@ -47,7 +47,8 @@ export const compactCommand: Command = {
       const bar = new ProgressBar("compact", total, "bytes", interactive);
       const timer = interactive
         ? setInterval(() => {
-          const read = db.stats().compactions.bytesRead - before.compactions.bytesRead;
+          const read = db.stats().compactions.bytesRead -
+            before.compactions.bytesRead;
           bar.update(Math.min(read, total));
         }, POLL_MS)
         : undefined;

@@ -26,7 +26,9 @@ export const deleteCommand: Command = {
   async run(args) {
     const [path, keyText] = args.positionals as [string, string];
     const key = bytesArg(keyText, args.flags.has("hex"), "key");
-    if (key.length === 0) throw new UsageError('Invalid key "": a key is 1 byte or more');
+    if (key.length === 0) {
+      throw new UsageError('Invalid key "": a key is 1 byte or more');
+    }
     const db = await openDatabase(path, "write");
     try {
       await db.delete(key, { sync: true });

@@ -9,9 +9,13 @@
  *   (two lowercase hex digits). So is a valid sequence's lead byte when the
  *   sequence is overlong, a surrogate (U+D800…U+DFFF) or above U+10FFFF:
  *   each byte is then examined on its own.
+ * - A control byte (0x00…0x1F, 0x7F) other than tab, line feed and
+ *   carriage return is written `\xNN`, so a value can not send escape
+ *   sequences to the terminal.
  * - In single-line mode (scan, dump: one record per line, fields separated
- *   by a tab) tab, line feed and carriage return are written `\t`, `\n`,
- *   `\r`, and every other control byte (0x00…0x1F, 0x7F) `\xNN`.
+ *   by a tab) tab, line feed and carriage return are written `\t`, `\n`
+ *   and `\r` too. Without it (get prints one value) they stay as they are,
+ *   so multi-line text prints as text.
  * - Every other character is written as itself.
  *
  * `\xNN` always stands for the byte NN, so {@link unescapeBytes} restores
@@ -43,11 +47,32 @@ const encoder = new TextEncoder();
  * ```
  */
 export function decodeUtf8(bytes: Uint8Array): string | undefined {
+  const ascii = asciiText(bytes, false);
+  if (ascii !== undefined) return ascii;
   try {
     return strictDecoder.decode(bytes);
   } catch {
     return undefined;
   }
+}
+
+// Keys and values are mostly short ASCII. Decoding those in JS skips a
+// call into the runtime's decoder, which costs more than the loop below.
+const ASCII_FAST_PATH_BYTES = 256;
+
+/**
+ * The string of short, printable-ASCII bytes, or `undefined` when the
+ * bytes are longer or hold anything else (with `printable`, also a
+ * backslash or a control byte, which need escaping).
+ */
+function asciiText(bytes: Uint8Array, printable: boolean): string | undefined {
+  if (bytes.length > ASCII_FAST_PATH_BYTES) return undefined;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b >= 0x80) return undefined;
+    if (printable && (b < 0x20 || b === 0x5c || b === 0x7f)) return undefined;
+  }
+  return String.fromCharCode.apply(null, bytes as unknown as number[]);
 }
 
 // Length of the valid UTF-8 sequence starting at bytes[i], or 0 when the
@@ -78,8 +103,8 @@ const hexByte = (b: number) => "\\x" + b.toString(16).padStart(2, "0");
  * Writes bytes as readable text following the module's escaping rules.
  *
  * @param bytes The key or value.
- * @param singleLine Also escape tab, newline and other control bytes, so
- * the result fits on one line.
+ * @param singleLine Also escape tab, line feed and carriage return, so the
+ * result fits on one line.
  * @returns The escaped text.
  *
  * @example Invalid UTF-8 and backslashes
@@ -91,6 +116,8 @@ const hexByte = (b: number) => "\\x" + b.toString(16).padStart(2, "0");
  * ```
  */
 export function escapeBytes(bytes: Uint8Array, singleLine: boolean): string {
+  const plain = asciiText(bytes, true);
+  if (plain !== undefined) return plain;
   let out = "";
   let runStart = 0; // start of a run of bytes copied through unchanged
   const flush = (end: number) => {
@@ -104,8 +131,12 @@ export function escapeBytes(bytes: Uint8Array, singleLine: boolean): string {
     if (b < 0x80) {
       let esc: string | undefined;
       if (b === 0x5c) esc = "\\\\";
-      else if (singleLine && (b < 0x20 || b === 0x7f)) {
-        esc = b === 0x09 ? "\\t" : b === 0x0a ? "\\n" : b === 0x0d ? "\\r" : hexByte(b);
+      else if (b < 0x20 || b === 0x7f) {
+        const space = b === 0x09 || b === 0x0a || b === 0x0d;
+        if (!space) esc = hexByte(b);
+        else if (singleLine) {
+          esc = b === 0x09 ? "\\t" : b === 0x0a ? "\\n" : "\\r";
+        }
       }
       if (esc !== undefined) {
         flush(i);
@@ -157,7 +188,9 @@ export function unescapeBytes(text: string): Uint8Array | undefined {
     else if (c === "t") out.push(0x09);
     else if (c === "n") out.push(0x0a);
     else if (c === "r") out.push(0x0d);
-    else if (c === "x" && /^[0-9a-fA-F]{2}$/.test(text.slice(slash + 2, slash + 4))) {
+    else if (
+      c === "x" && /^[0-9a-fA-F]{2}$/.test(text.slice(slash + 2, slash + 4))
+    ) {
       out.push(parseInt(text.slice(slash + 2, slash + 4), 16));
       i = slash + 4;
       continue;

@@ -8,7 +8,7 @@
 import type { Command } from "./command.ts";
 import { openDatabase } from "./open_database.ts";
 import { Output } from "./output.ts";
-import { ProgressBar, progressAllowed } from "./progress.ts";
+import { progressAllowed, ProgressBar } from "./progress.ts";
 import { formatRecord } from "./records.ts";
 import { RANGE_OPTIONS, scanRange } from "./scan_range.ts";
 
@@ -27,14 +27,22 @@ export const exportCommand: Command = {
   ].join("\n"),
   options: {
     ...RANGE_OPTIONS,
-    hex: { type: "boolean", help: "bounds given and entries written as hex digits" },
+    hex: {
+      type: "boolean",
+      help: "bounds given and entries written as hex digits",
+    },
   },
   async run(args) {
     const [path] = args.positionals as [string];
     const hex = args.flags.has("hex");
     const options = scanRange(args, hex);
     const out = new Output();
-    const bar = new ProgressBar("export", undefined, "items", progressAllowed(true));
+    const bar = new ProgressBar(
+      "export",
+      undefined,
+      "items",
+      progressAllowed(true),
+    );
     const db = await openDatabase(path, "read");
     let n = 0;
     try {

@@ -21,12 +21,15 @@ export const getCommand: Command = {
   description: [
     "Prints the value stored under <key>, then a newline. Exits 1, with a",
     "message on stderr, when the key is absent. In text output a backslash",
-    "is printed as \\\\ and bytes that are not UTF-8 as \\xNN; use --hex or",
-    "--json for binary values.",
+    "is printed as \\\\, and control bytes (but tab and newlines) and bytes",
+    "that are not UTF-8 as \\xNN; use --hex or --json for binary values.",
   ].join("\n"),
   options: {
     hex: { type: "boolean", help: "key given and value printed as hex digits" },
-    json: { type: "boolean", help: 'print {"key": ..., "value": ...} (valueHex when not UTF-8)' },
+    json: {
+      type: "boolean",
+      help: 'print {"key": ..., "value": ...} (valueHex when not UTF-8)',
+    },
   },
   async run(args) {
     const [path, keyText] = args.positionals as [string, string];

@@ -11,7 +11,7 @@ import type { Command } from "./command.ts";
 import { UsageError } from "./command.ts";
 import { openDatabase } from "./open_database.ts";
 import { Output } from "./output.ts";
-import { ProgressBar, progressAllowed } from "./progress.ts";
+import { progressAllowed, ProgressBar } from "./progress.ts";
 import { parseRecord } from "./records.ts";
 import { osErrorReason } from "./os_error.ts";
 import { StrataError, type WriteBatch } from "../mod.ts";
@@ -62,7 +62,9 @@ async function* lines(
       if (nl < 0) break;
       const lineEnd = scanFrom + nl;
       consumed += lineEnd + 1 - start;
-      const stop = lineEnd > start && buf[lineEnd - 1] === 0x0d ? lineEnd - 1 : lineEnd;
+      const stop = lineEnd > start && buf[lineEnd - 1] === 0x0d
+        ? lineEnd - 1
+        : lineEnd;
       yield { bytes: buf.subarray(start, stop), consumed };
       start = scanFrom = lineEnd + 1;
     }
@@ -90,7 +92,11 @@ export const importCommand: Command = {
   ].join("\n"),
   options: {
     hex: { type: "boolean", help: '"key" and "value" hold hex digits' },
-    batch: { type: "string", value: "N", help: "records per write batch (default 1000)" },
+    batch: {
+      type: "string",
+      value: "N",
+      help: "records per write batch (default 1000)",
+    },
     json: { type: "boolean", help: "print a JSON summary on stdout" },
   },
   async run(args) {
@@ -113,12 +119,20 @@ export const importCommand: Command = {
         total = info.isFile ? info.size : undefined;
       } catch (err) {
         if (err instanceof UsageError) throw err;
-        throw new StrataError("NOT_FOUND", `Cannot read "${source}": ${osErrorReason(err)}`);
+        throw new StrataError(
+          "NOT_FOUND",
+          `Cannot read "${source}": ${osErrorReason(err)}`,
+        );
       }
     }
     const started = performance.now();
     const interactive = progressAllowed(false);
-    const bar = new ProgressBar("import", total, total === undefined ? "items" : "bytes", interactive);
+    const bar = new ProgressBar(
+      "import",
+      total,
+      total === undefined ? "items" : "bytes",
+      interactive,
+    );
     const db = await openDatabase(path, "create");
     let imported = 0;
     let bytes = 0;
@@ -137,11 +151,18 @@ export const importCommand: Command = {
         } catch {
           throw new RecordError(source, lineNo, "not valid UTF-8", imported);
         }
+        // Editors on Windows start files with a byte-order mark.
+        if (lineNo === 1 && text.startsWith("\uFEFF")) text = text.slice(1);
         let record;
         try {
           record = parseRecord(text, hex);
         } catch (err) {
-          throw new RecordError(source, lineNo, (err as Error).message, imported);
+          throw new RecordError(
+            source,
+            lineNo,
+            (err as Error).message,
+            imported,
+          );
         }
         batch.put(record.key, record.value);
         bytes += record.key.length + record.value.length;
@@ -171,13 +192,19 @@ export const importCommand: Command = {
     const seconds = (performance.now() - started) / 1000;
     if (args.flags.has("json")) {
       const out = new Output();
-      out.line(JSON.stringify({ records: imported, bytes, seconds }));
+      out.line(
+        JSON.stringify({
+          records: imported,
+          bytes,
+          seconds: Math.round(seconds * 1000) / 1000,
+        }),
+      );
       out.flush();
     } else if (interactive) {
       console.error(
-        `Imported ${formatCount(imported)} records (${formatBytes(bytes)}) into "${path}" in ${
-          seconds.toFixed(1)
-        } s`,
+        `Imported ${formatCount(imported)} records (${
+          formatBytes(bytes)
+        }) into "${path}" in ${seconds.toFixed(1)} s`,
       );
     }
     return 0;

@@ -36,7 +36,9 @@ export type OpenMode = "read" | "write" | "create";
  * ```
  */
 export function openDatabase(path: string, mode: OpenMode): Promise<DB> {
-  if (path === "") throw new UsageError("Invalid database path \"\": it is empty");
+  if (path === "") {
+    throw new UsageError('Invalid database path "": it is empty');
+  }
   return DB.open(path, {
     createIfMissing: mode === "create",
     readOnly: mode === "read",

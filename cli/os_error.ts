@@ -24,6 +24,7 @@
  */
 export function osErrorReason(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  const reason = message.replace(/\s*\(os error \d+\)/, "").split(":")[0]!.trim();
+  const reason = message.replace(/\s*\(os error \d+\)/, "").split(":")[0]!
+    .trim();
   return reason.charAt(0).toLowerCase() + reason.slice(1);
 }

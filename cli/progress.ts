@@ -136,14 +136,22 @@ export class ProgressBar {
       const tail = ` ${(fraction * 100).toFixed(0).padStart(3)}%  ${
         this.#amount(this.#done)
       }/${this.#amount(total)}  ${rateText}  ETA ${eta}`;
-      const width = Math.max(10, Math.min(40, columns - this.#label.length - tail.length - 4));
+      // On a narrow terminal the bar goes first: the numbers matter more.
+      const width = Math.min(
+        40,
+        columns - 1 - this.#label.length - tail.length - 3,
+      );
       const filled = Math.round(fraction * width);
-      line = `${this.#label} [${"#".repeat(filled)}${".".repeat(width - filled)}]${tail}`;
+      line = width < 10
+        ? `${this.#label}${tail}`
+        : `${this.#label} [${"#".repeat(filled)}${
+          ".".repeat(width - filled)
+        }]${tail}`;
     } else {
       const spin = SPINNER[this.#frame++ % SPINNER.length];
-      line = `${this.#label} ${spin} ${this.#amount(this.#done)}  ${rateText}  ${
-        formatDuration(elapsed)
-      } elapsed`;
+      line = `${this.#label} ${spin} ${
+        this.#amount(this.#done)
+      }  ${rateText}  ${formatDuration(elapsed)} elapsed`;
     }
     this.#write("\r" + line.slice(0, columns - 1) + "\x1b[K");
     this.#drawn = true;

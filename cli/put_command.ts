@@ -28,7 +28,11 @@ export const putCommand: Command = {
     hex: { type: "boolean", help: "key and value are hex digits (stdin too)" },
   },
   async run(args) {
-    const [path, keyText, valueText] = args.positionals as [string, string, string];
+    const [path, keyText, valueText] = args.positionals as [
+      string,
+      string,
+      string,
+    ];
     const hex = args.flags.has("hex");
     const key = bytesArg(keyText, hex, "key");
     let value: Uint8Array;
@@ -43,7 +47,9 @@ export const putCommand: Command = {
     } else {
       value = bytesArg(valueText, hex, "value");
     }
-    if (key.length === 0) throw new UsageError('Invalid key "": a key is 1 byte or more');
+    if (key.length === 0) {
+      throw new UsageError('Invalid key "": a key is 1 byte or more');
+    }
     const db = await openDatabase(path, "create");
     try {
       await db.put(key, value, { sync: true });

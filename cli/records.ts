@@ -28,7 +28,9 @@ export interface KeyValue {
 function field(name: string, bytes: Uint8Array, hex: boolean): string {
   if (!hex) {
     const text = decodeUtf8(bytes);
-    if (text !== undefined) return `${JSON.stringify(name)}:${JSON.stringify(text)}`;
+    if (text !== undefined) {
+      return `${JSON.stringify(name)}:${JSON.stringify(text)}`;
+    }
   }
   return `${JSON.stringify(hex ? name : name + "Hex")}:"${toHex(bytes)}"`;
 }
@@ -55,7 +57,22 @@ export function formatRecord(
   hex: boolean,
 ): string {
   const k = field("key", key, hex);
-  return value === undefined ? `{${k}}` : `{${k},${field("value", value, hex)}}`;
+  return value === undefined
+    ? `{${k}}`
+    : `{${k},${field("value", value, hex)}}`;
+}
+
+// Short ASCII strings are encoded in JS: cheaper than a call into the
+// runtime's encoder.
+function asciiBytes(text: string): Uint8Array | undefined {
+  if (text.length > 256) return undefined;
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return undefined;
+    out[i] = c;
+  }
+  return out;
 }
 
 function readField(
@@ -79,11 +96,17 @@ function readField(
   }
   if (useHex) {
     const bytes = fromHex(given);
-    if (!bytes) throw new Error(`"${label}" is not hex: ${JSON.stringify(given)}`);
+    if (!bytes) {
+      throw new Error(`"${label}" is not hex: ${JSON.stringify(given)}`);
+    }
     return bytes;
   }
+  const ascii = asciiBytes(given);
+  if (ascii) return ascii;
   if (!given.isWellFormed()) {
-    throw new Error(`"${label}" holds a lone surrogate, which UTF-8 cannot encode`);
+    throw new Error(
+      `"${label}" holds a lone surrogate, which UTF-8 cannot encode`,
+    );
   }
   return utf8(given);
 }

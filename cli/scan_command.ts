@@ -28,8 +28,14 @@ export const scanCommand: Command = {
   options: {
     ...RANGE_OPTIONS,
     "keys-only": { type: "boolean", help: "print keys only" },
-    json: { type: "boolean", help: 'one {"key": ..., "value": ...} object per line' },
-    hex: { type: "boolean", help: "bounds given and entries printed as hex digits" },
+    json: {
+      type: "boolean",
+      help: 'one {"key": ..., "value": ...} object per line',
+    },
+    hex: {
+      type: "boolean",
+      help: "bounds given and entries printed as hex digits",
+    },
   },
   async run(args) {
     const [path] = args.positionals as [string];
@@ -43,8 +49,9 @@ export const scanCommand: Command = {
     const db = await openDatabase(path, "read");
     try {
       for await (const { key, value } of db.scan(options)) {
-        if (json) out.line(formatRecord(key, keysOnly ? undefined : value, hex));
-        else if (keysOnly) out.line(show(key));
+        if (json) {
+          out.line(formatRecord(key, keysOnly ? undefined : value, hex));
+        } else if (keysOnly) out.line(show(key));
         else out.line(`${show(key)}\t${show(value)}`);
       }
     } finally {

@@ -19,7 +19,11 @@ export const RANGE_OPTIONS: Record<string, OptionSpec> = {
   lte: { type: "string", value: "K", help: "only keys <= K" },
   lt: { type: "string", value: "K", help: "only keys < K" },
   reverse: { type: "boolean", help: "from the last key to the first" },
-  limit: { type: "string", value: "N", help: "at most N entries (counted in scan order)" },
+  limit: {
+    type: "string",
+    value: "N",
+    help: "at most N entries (counted in scan order)",
+  },
 };
 
 /**
@@ -42,7 +46,9 @@ export const RANGE_OPTIONS: Record<string, OptionSpec> = {
 export function scanRange(args: ParsedArgs, hex: boolean): ScanOptions {
   for (const [a, b] of [["gte", "gt"], ["lte", "lt"]]) {
     if (args.strings.has(a!) && args.strings.has(b!)) {
-      throw new UsageError(`Conflicting options "--${a}" and "--${b}": give one of them`);
+      throw new UsageError(
+        `Conflicting options "--${a}" and "--${b}": give one of them`,
+      );
     }
   }
   const options: ScanOptions = {};

@@ -54,6 +54,7 @@ export function fillBar(fraction: number): string {
  *   compactions: { count: 0, bytesRead: 0, bytesWritten: 0 },
  *   writeAmplification: 1,
  *   cache: { hits: 3, misses: 1, bytes: 100, capacity: 1000 },
+ *   walSyncs: 0,
  * });
  * console.assert(text.includes("L0") && text.includes("75.0%"));
  * ```
@@ -78,13 +79,15 @@ export function renderStats(stats: DBStats): string {
   lines.push(
     `memtable ${formatBytes(stats.memtableBytes)}   WAL ${
       formatBytes(stats.walBytes)
-    }   disk ${formatBytes(stats.diskBytes)}   sequence ${formatCount(stats.sequence)}`,
+    }   disk ${formatBytes(stats.diskBytes)}   sequence ${
+      formatCount(stats.sequence)
+    }`,
   );
   const c = stats.compactions;
   lines.push(
-    `compactions ${formatCount(c.count)}: read ${formatBytes(c.bytesRead)}, wrote ${
-      formatBytes(c.bytesWritten)
-    }`,
+    `compactions since open ${formatCount(c.count)}: read ${
+      formatBytes(c.bytesRead)
+    }, wrote ${formatBytes(c.bytesWritten)}`,
   );
   // Space amplification as RocksDB estimates it: all bytes on disk over the
   // bytes of the deepest non-empty level, which holds most live data.
@@ -92,14 +95,20 @@ export function renderStats(stats: DBStats): string {
     ? (stats.diskBytes / lastLevelBytes).toFixed(2)
     : "-";
   lines.push(
-    `amplification: write ${stats.writeAmplification.toFixed(2)}, space ${space}`,
+    `amplification since open: write ${
+      stats.writeAmplification.toFixed(2)
+    }, space ${space}`,
   );
   const reads = stats.cache.hits + stats.cache.misses;
-  const rate = reads > 0 ? `${(stats.cache.hits / reads * 100).toFixed(1)}%` : "-";
+  const rate = reads > 0
+    ? `${(stats.cache.hits / reads * 100).toFixed(1)}%`
+    : "-";
   lines.push(
-    `block cache: ${rate} hits (${formatCount(stats.cache.hits)} of ${
-      formatCount(reads)
-    } reads), ${formatBytes(stats.cache.bytes)} of ${formatBytes(stats.cache.capacity)}`,
+    `block cache since open: ${rate} hits (${
+      formatCount(stats.cache.hits)
+    } of ${formatCount(reads)} reads), ${formatBytes(stats.cache.bytes)} of ${
+      formatBytes(stats.cache.capacity)
+    }`,
   );
   return lines.join("\n");
 }

@@ -2,10 +2,12 @@
  * The block cache: decoded SSTable blocks shared by every table reader of a
  * database, bounded by bytes and evicted least-recently-used first.
  *
- * A `Map` iterates in insertion order, so deleting and re-inserting an
- * entry on every hit keeps the least recently used entry first: eviction
- * pops from the front. A second map lists each file's entries so a table
- * can drop its blocks when it is closed or deleted.
+ * Entries sit in one map per file (keyed by block offset, a small integer
+ * V8 hashes fast) and on one doubly linked list in recency order: a hit
+ * relinks its node at the most-recent end, eviction unlinks from the least
+ * recent end, and dropping a file walks only that file's map. (A single
+ * `Map` in insertion order would be simpler, but its composite key is a
+ * heap number or a string allocated on every lookup.)
  *
  * @module
  */
@@ -27,22 +29,15 @@ export interface BlockCacheStats {
   capacity: number;
 }
 
-interface Entry {
-  block: Block;
-  charge: number;
-  file: number;
-}
-
-// (fileNumber, offset) packs into one exact double key while both fit:
-// file numbers below 2^21 and offsets below 2^32 (every realistic table).
-// Larger ones fall back to a string key.
-const FILE_LIMIT = 2 ** 21;
-const OFFSET_LIMIT = 2 ** 32;
-
-function cacheKey(file: number, offset: number): number | string {
-  return file < FILE_LIMIT && offset < OFFSET_LIMIT
-    ? file * OFFSET_LIMIT + offset
-    : `${file}:${offset}`;
+class Node {
+  prev: Node = this;
+  next: Node = this;
+  constructor(
+    readonly file: number,
+    readonly offset: number,
+    readonly block: Block | undefined,
+    readonly charge: number,
+  ) {}
 }
 
 /**
@@ -60,10 +55,13 @@ function cacheKey(file: number, offset: number): number | string {
  * ```
  */
 export class BlockCache {
-  private readonly map = new Map<number | string, Entry>();
-  private readonly byFile = new Map<number, Set<number | string>>();
+  private readonly files = new Map<number, Map<number, Node>>();
+  // Sentinel of the circular recency list: head.next is the least recently
+  // used node, head.prev the most recent.
+  private readonly head = new Node(-1, -1, undefined, 0);
   private readonly cap: number;
   private used = 0;
+  private count = 0;
   private hits = 0;
   private misses = 0;
 
@@ -94,17 +92,22 @@ export class BlockCache {
    * @returns The cached block, or `undefined`.
    */
   get(fileNumber: number, offset: number): Block | undefined {
-    const key = cacheKey(fileNumber, offset);
-    const map = this.map;
-    const e = map.get(key);
-    if (e === undefined) {
+    const node = this.files.get(fileNumber)?.get(offset);
+    if (node === undefined) {
       this.misses++;
       return undefined;
     }
     this.hits++;
-    map.delete(key);
-    map.set(key, e);
-    return e.block;
+    const head = this.head;
+    if (head.prev !== node) {
+      node.prev.next = node.next;
+      node.next.prev = node.prev;
+      node.prev = head.prev;
+      node.next = head;
+      head.prev.next = node;
+      head.prev = node;
+    }
+    return node.block;
   }
 
   /**
@@ -123,18 +126,26 @@ export class BlockCache {
     charge: number,
   ): void {
     if (charge > this.cap) return;
-    const key = cacheKey(fileNumber, offset);
-    const old = this.map.get(key);
-    if (old !== undefined) this.remove(key, old);
-    this.map.set(key, { block, charge, file: fileNumber });
-    let keys = this.byFile.get(fileNumber);
-    if (keys === undefined) {
-      keys = new Set();
-      this.byFile.set(fileNumber, keys);
+    const old = this.files.get(fileNumber)?.get(offset);
+    if (old !== undefined) this.unlink(old, this.files.get(fileNumber)!);
+    let map = this.files.get(fileNumber);
+    if (map === undefined) {
+      map = new Map();
+      this.files.set(fileNumber, map);
     }
-    keys.add(key);
+    const node = new Node(fileNumber, offset, block, charge);
+    map.set(offset, node);
+    const head = this.head;
+    node.prev = head.prev;
+    node.next = head;
+    head.prev.next = node;
+    head.prev = node;
     this.used += charge;
-    if (this.used > this.cap) this.evict();
+    this.count++;
+    while (this.used > this.cap) {
+      const lru = head.next;
+      this.unlink(lru, this.files.get(lru.file)!);
+    }
   }
 
   /**
@@ -143,23 +154,23 @@ export class BlockCache {
    * @param fileNumber Table file number.
    */
   evictFile(fileNumber: number): void {
-    const keys = this.byFile.get(fileNumber);
-    if (keys === undefined) return;
-    for (const key of keys) {
-      const e = this.map.get(key);
-      if (e !== undefined) {
-        this.map.delete(key);
-        this.used -= e.charge;
-      }
+    const map = this.files.get(fileNumber);
+    if (map === undefined) return;
+    for (const node of map.values()) {
+      node.prev.next = node.next;
+      node.next.prev = node.prev;
+      this.used -= node.charge;
+      this.count--;
     }
-    this.byFile.delete(fileNumber);
+    this.files.delete(fileNumber);
   }
 
   /** Drops every cached block (counters are kept). */
   clear(): void {
-    this.map.clear();
-    this.byFile.clear();
+    this.files.clear();
+    this.head.prev = this.head.next = this.head;
     this.used = 0;
+    this.count = 0;
   }
 
   /** Hit and miss counts and current occupancy. */
@@ -168,25 +179,17 @@ export class BlockCache {
       hits: this.hits,
       misses: this.misses,
       bytes: this.used,
-      entries: this.map.size,
+      entries: this.count,
       capacity: this.cap,
     };
   }
 
-  private evict(): void {
-    for (const [key, e] of this.map) {
-      if (this.used <= this.cap) break;
-      this.remove(key, e);
-    }
-  }
-
-  private remove(key: number | string, e: Entry): void {
-    this.map.delete(key);
-    this.used -= e.charge;
-    const keys = this.byFile.get(e.file);
-    if (keys !== undefined) {
-      keys.delete(key);
-      if (keys.size === 0) this.byFile.delete(e.file);
-    }
+  private unlink(node: Node, map: Map<number, Node>): void {
+    node.prev.next = node.next;
+    node.next.prev = node.prev;
+    map.delete(node.offset);
+    if (map.size === 0) this.files.delete(node.file);
+    this.used -= node.charge;
+    this.count--;
   }
 }

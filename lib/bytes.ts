@@ -19,9 +19,10 @@ const decoder = new TextDecoder();
  *
  * @example Keys with 0x00 and 0xFF bytes
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compareBytes } from "./bytes.ts";
- * console.assert(compareBytes(new Uint8Array([0xff]), new Uint8Array([0x00, 1])) > 0);
- * console.assert(compareBytes(new Uint8Array([1]), new Uint8Array([1, 0])) < 0);
+ * assert(compareBytes(new Uint8Array([0xff]), new Uint8Array([0x00, 1])) > 0);
+ * assert(compareBytes(new Uint8Array([1]), new Uint8Array([1, 0])) < 0);
  * ```
  */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -42,8 +43,9 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { equalBytes } from "./bytes.ts";
- * console.assert(equalBytes(new Uint8Array([1, 2]), new Uint8Array([1, 2])));
+ * assert(equalBytes(new Uint8Array([1, 2]), new Uint8Array([1, 2])));
  * ```
  */
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -61,8 +63,9 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hasPrefix, utf8 } from "./bytes.ts";
- * console.assert(hasPrefix(utf8("user:1"), utf8("user:")));
+ * assert(hasPrefix(utf8("user:1"), utf8("user:")));
  * ```
  */
 export function hasPrefix(key: Uint8Array, prefix: Uint8Array): boolean {
@@ -83,8 +86,9 @@ export function hasPrefix(key: Uint8Array, prefix: Uint8Array): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { prefixSuccessor } from "./bytes.ts";
- * console.assert(prefixSuccessor(new Uint8Array([1, 0xff]))![0] === 2);
+ * assert(prefixSuccessor(new Uint8Array([1, 0xff]))![0] === 2);
  * ```
  */
 export function prefixSuccessor(prefix: Uint8Array): Uint8Array | undefined {
@@ -106,8 +110,9 @@ export function prefixSuccessor(prefix: Uint8Array): Uint8Array | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { utf8 } from "./bytes.ts";
- * console.assert(utf8("é").length === 2);
+ * assert(utf8("é").length === 2);
  * ```
  */
 export function utf8(text: string): Uint8Array {
@@ -122,8 +127,9 @@ export function utf8(text: string): Uint8Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fromUtf8, utf8 } from "./bytes.ts";
- * console.assert(fromUtf8(utf8("Ada")) === "Ada");
+ * assert(fromUtf8(utf8("Ada")) === "Ada");
  * ```
  */
 export function fromUtf8(bytes: Uint8Array): string {
@@ -138,8 +144,9 @@ export function fromUtf8(bytes: Uint8Array): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toHex } from "./bytes.ts";
- * console.assert(toHex(new Uint8Array([0, 255])) === "00ff");
+ * assert(toHex(new Uint8Array([0, 255])) === "00ff");
  * ```
  */
 export function toHex(bytes: Uint8Array): string {
@@ -158,9 +165,10 @@ export function toHex(bytes: Uint8Array): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fromHex } from "./bytes.ts";
- * console.assert(fromHex("00ff")![1] === 255);
- * console.assert(fromHex("0g") === undefined);
+ * assert(fromHex("00ff")![1] === 255);
+ * assert(fromHex("0g") === undefined);
  * ```
  */
 export function fromHex(hex: string): Uint8Array | undefined {
@@ -181,10 +189,11 @@ export function fromHex(hex: string): Uint8Array | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readU64, writeU64 } from "./bytes.ts";
  * const view = new DataView(new ArrayBuffer(8));
  * writeU64(view, 0, 2 ** 40 + 7);
- * console.assert(readU64(view, 0) === 2 ** 40 + 7);
+ * assert(readU64(view, 0) === 2 ** 40 + 7);
  * ```
  */
 export function writeU64(view: DataView, offset: number, value: number): void {
@@ -203,8 +212,9 @@ export function writeU64(view: DataView, offset: number, value: number): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readU64 } from "./bytes.ts";
- * console.assert(readU64(new DataView(new ArrayBuffer(8)), 0) === 0);
+ * assert(readU64(new DataView(new ArrayBuffer(8)), 0) === 0);
  * ```
  */
 export function readU64(view: DataView, offset: number): number {

@@ -31,8 +31,10 @@ export interface CompactionPlan {
   level: number;
   /** Files of `level` to merge. */
   inputs: FileMeta[];
-  /** Files of `level + 1` that overlap the inputs. */
+  /** Files of `outputLevel` that overlap the inputs. */
   overlaps: FileMeta[];
+  /** Where the output goes: `level + 1`, or the last level itself. */
+  outputLevel: number;
 }
 
 /**
@@ -46,9 +48,10 @@ export interface CompactionPlan {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { maxBytesForLevel } from "./compaction.ts";
  * import { DEFAULT_OPTIONS } from "./options.ts";
- * console.assert(maxBytesForLevel(2, DEFAULT_OPTIONS) === 10 * maxBytesForLevel(1, DEFAULT_OPTIONS));
+ * assert(maxBytesForLevel(2, DEFAULT_OPTIONS) === 10 * maxBytesForLevel(1, DEFAULT_OPTIONS));
  * ```
  */
 export function maxBytesForLevel(
@@ -68,9 +71,10 @@ export function maxBytesForLevel(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { targetFileSize } from "./compaction.ts";
  * import { DEFAULT_OPTIONS } from "./options.ts";
- * console.assert(targetFileSize(DEFAULT_OPTIONS) === 2 * 1024 * 1024);
+ * assert(targetFileSize(DEFAULT_OPTIONS) === 2 * 1024 * 1024);
  * ```
  */
 export function targetFileSize(options: ResolvedOptions): number {
@@ -87,10 +91,11 @@ export function targetFileSize(options: ResolvedOptions): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compactionScores } from "./compaction.ts";
  * import { DEFAULT_OPTIONS } from "./options.ts";
  * import { Version } from "./version.ts";
- * console.assert(compactionScores(Version.empty(), DEFAULT_OPTIONS)[0] === 0);
+ * assert(compactionScores(Version.empty(), DEFAULT_OPTIONS)[0] === 0);
  * ```
  */
 export function compactionScores(
@@ -115,10 +120,11 @@ export function compactionScores(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pickCompaction } from "./compaction.ts";
  * import { DEFAULT_OPTIONS } from "./options.ts";
  * import { Version } from "./version.ts";
- * console.assert(pickCompaction(Version.empty(), DEFAULT_OPTIONS, []) === undefined);
+ * assert(pickCompaction(Version.empty(), DEFAULT_OPTIONS, []) === undefined);
  * ```
  */
 export function pickCompaction(
@@ -154,9 +160,10 @@ export function pickCompaction(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { planForInputs } from "./compaction.ts";
  * import { Version } from "./version.ts";
- * console.assert(planForInputs(Version.empty(), 0, []).overlaps.length === 0);
+ * assert(planForInputs(Version.empty(), 0, []).overlaps.length === 0);
  * ```
  */
 export function planForInputs(
@@ -164,12 +171,17 @@ export function planForInputs(
   level: number,
   inputs: FileMeta[],
 ): CompactionPlan {
-  if (inputs.length === 0) return { level, inputs, overlaps: [] };
+  // The last level has nowhere to go: it is rewritten in place.
+  const outputLevel = Math.min(level + 1, NUM_LEVELS - 1);
+  if (inputs.length === 0 || outputLevel === level) {
+    return { level, inputs, overlaps: [], outputLevel };
+  }
   const [smallest, largest] = keyRange(inputs);
   return {
     level,
     inputs,
-    overlaps: version.overlapping(level + 1, smallest, largest),
+    overlaps: version.overlapping(outputLevel, smallest, largest),
+    outputLevel,
   };
 }
 
@@ -181,10 +193,11 @@ export function planForInputs(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { keyRange } from "./compaction.ts";
  * const f = { number: 1, size: 1, entries: 1, smallestSeq: 1, largestSeq: 1,
  *   smallestKey: new Uint8Array([2]), largestKey: new Uint8Array([5]) };
- * console.assert(keyRange([f])[1][0] === 5);
+ * assert(keyRange([f])[1][0] === 5);
  * ```
  */
 export function keyRange(files: readonly FileMeta[]): [Uint8Array, Uint8Array] {
@@ -206,12 +219,14 @@ export function keyRange(files: readonly FileMeta[]): [Uint8Array, Uint8Array] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isTrivialMove } from "./compaction.ts";
- * console.assert(!isTrivialMove({ level: 1, inputs: [], overlaps: [] }));
+ * assert(!isTrivialMove({ level: 1, inputs: [], overlaps: [], outputLevel: 2 }));
  * ```
  */
 export function isTrivialMove(plan: CompactionPlan): boolean {
-  return plan.inputs.length === 1 && plan.overlaps.length === 0;
+  return plan.inputs.length === 1 && plan.overlaps.length === 0 &&
+    plan.outputLevel > plan.level;
 }
 
 /** How a merge writes its output and what it may drop. */
@@ -264,6 +279,7 @@ const SLICE_MS = 4;
  *
  * @example Write a memtable out
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mergeToTables } from "./compaction.ts";
  * import { MemTable } from "./memtable.ts";
  * const dir = await Deno.makeTempDir();
@@ -274,7 +290,7 @@ const SLICE_MS = 4;
  *   dir, blockSize: 4096, bloomBitsPerKey: 10, targetFileSize: Infinity,
  *   newFileNumber: () => n++, shouldAbort: () => false,
  * });
- * console.assert(result.outputs[0]?.number === 10);
+ * assert(result.outputs[0]?.number === 10);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

@@ -37,9 +37,10 @@ const TABLES: Uint32Array = (() => {
  *
  * @example The published check value
  * ```ts
+ * import assert from "node:assert/strict";
  * import { crc32c } from "./crc32c.ts";
  * const crc = crc32c(new TextEncoder().encode("123456789"));
- * console.assert(crc === 0xe3069283);
+ * assert(crc === 0xe3069283);
  * ```
  */
 export function crc32c(data: Uint8Array, crc = 0): number {

@@ -202,12 +202,13 @@ class Signal {
  *
  * @example Put, get, scan, close
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DB } from "./db.ts";
  * const dir = await Deno.makeTempDir();
  * const db = await DB.open(dir);
  * await db.put("user:1", "Ada");
  * await db.put("user:2", "Grace");
- * console.assert(new TextDecoder().decode(await db.get("user:1")) === "Ada");
+ * assert(new TextDecoder().decode(await db.get("user:1")) === "Ada");
  * for await (const { key } of db.scan({ prefix: "user:" })) {
  *   console.log(new TextDecoder().decode(key));
  * }
@@ -688,13 +689,14 @@ export class DB implements AsyncDisposable {
    *
    * @example Reverse scan with a limit
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DB } from "./db.ts";
    * const dir = await Deno.makeTempDir();
    * await using db = await DB.open(dir);
    * for (const k of ["a", "b", "c"]) await db.put(k, k);
    * const keys = [];
    * for await (const e of db.scan({ reverse: true, limit: 2 })) keys.push(e.key[0]);
-   * console.assert(keys.join() === [99, 98].join());
+   * assert(keys.join() === [99, 98].join());
    * ```
    */
   scan(options: ScanOptions = {}): AsyncIterableIterator<Entry> {
@@ -853,6 +855,7 @@ export class DB implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DB } from "./db.ts";
    * const dir = await Deno.makeTempDir();
    * await using db = await DB.open(dir);
@@ -860,7 +863,7 @@ export class DB implements AsyncDisposable {
    * using snap = db.snapshot();
    * await db.put("k", "new");
    * const v = await db.get("k", { snapshot: snap });
-   * console.assert(new TextDecoder().decode(v) === "old");
+   * assert(new TextDecoder().decode(v) === "old");
    * ```
    */
   snapshot(): Snapshot {
@@ -907,13 +910,16 @@ export class DB implements AsyncDisposable {
     this.#manualCompactions++;
     try {
       await this.#withCompactionLock(async () => {
-        let bottom = 1;
-        for (let l = 1; l < NUM_LEVELS; l++) {
+        // Like LevelDB's CompactRange: push every level that holds keys in
+        // the range one level down, so that even the deepest level is
+        // rewritten and loses its dead entries.
+        let bottom = 0;
+        for (let l = 0; l < NUM_LEVELS; l++) {
           if (this.#versions.current.overlapping(l, start, end).length > 0) {
             bottom = l;
           }
         }
-        for (let level = 0; level < bottom; level++) {
+        for (let level = 0; level <= bottom; level++) {
           this.#checkWritable();
           const version = this.#versions.current;
           const inputs = level === 0
@@ -973,8 +979,7 @@ export class DB implements AsyncDisposable {
     plan: CompactionPlan,
     allowTrivialMove: boolean,
   ): Promise<void> {
-    const { level, inputs, overlaps } = plan;
-    const outLevel = level + 1;
+    const { level, inputs, overlaps, outputLevel: outLevel } = plan;
     const [, largest] = keyRange([...inputs, ...overlaps]);
     const edit: VersionEdit = {
       deleted: [
@@ -1040,35 +1045,34 @@ export class DB implements AsyncDisposable {
    */
   async #deleteObsoleteFiles(): Promise<void> {
     if (this.#options.readOnly) return;
+    const names: string[] = [];
+    for await (const entry of Deno.readDir(this.#dir)) names.push(entry.name);
+    // Decide in one synchronous step after listing: the live set must not
+    // go stale while outputs in flight move from pending to live.
     const live = this.#versions.liveTableNumbers();
     const logNumber = this.#versions.logNumber;
-    let removed = false;
-    for await (const entry of Deno.readDir(this.#dir)) {
-      const parsed = parseFileName(entry.name);
-      if (!parsed) continue;
-      let obsolete = false;
-      switch (parsed.kind) {
+    const doomed = names.filter((name) => {
+      const parsed = parseFileName(name);
+      switch (parsed?.kind) {
         case "table":
-          obsolete = !live.has(parsed.number) &&
+          return !live.has(parsed.number) &&
             !this.#pendingOutputs.has(parsed.number);
-          break;
         case "log":
-          obsolete = parsed.number < logNumber &&
-            parsed.number !== this.#walNumber;
-          break;
+          return parsed.number < logNumber && parsed.number !== this.#walNumber;
         case "manifest":
-          obsolete = parsed.number !== this.#versions.manifestNumber;
-          break;
+          return parsed.number !== this.#versions.manifestNumber;
         case "temp":
-          obsolete = !this.#pendingOutputs.has(parsed.number);
-          break;
+          return !this.#pendingOutputs.has(parsed.number);
+        default:
+          return false;
       }
-      if (!obsolete) continue;
+    });
+    for (const name of doomed) {
+      const parsed = parseFileName(name)!;
       if (parsed.kind === "table") this.#tables.evict(parsed.number);
-      await Deno.remove(join(this.#dir, entry.name)).catch(() => {});
-      removed = true;
+      await Deno.remove(join(this.#dir, name)).catch(() => {});
     }
-    if (removed) await syncDirectory(this.#dir);
+    if (doomed.length > 0) await syncDirectory(this.#dir);
   }
 
   // ----------------------------------------------------------------- stats
@@ -1220,6 +1224,11 @@ async function replayLogs(dir: string, versions: VersionSet) {
     const parsed = parseFileName(entry.name);
     if (parsed?.kind === "log" && parsed.number >= versions.logNumber) {
       logs.push(parsed.number);
+    }
+    // Never reuse the number of a file on disk, even one the manifest does
+    // not know (a table written just before a crash).
+    if (parsed && parsed.number >= versions.nextFileNumber) {
+      versions.nextFileNumber = parsed.number + 1;
     }
   }
   logs.sort((a, b) => a - b);

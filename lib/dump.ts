@@ -11,21 +11,29 @@
  *
  * The kind is taken from the file name, or, for a renamed file, from its
  * magic number. Decoding uses the engine's own readers, so a damaged file
- * throws the same {@link CorruptionError} the engine would.
+ * throws the same `CorruptionError` the engine would.
  *
  * @module
  */
 
 import { basename } from "node:path";
 import { BlockCache } from "./block_cache.ts";
-import { CorruptionError, NotFoundError } from "./errors.ts";
+import { InvalidArgumentError, NotFoundError } from "./errors.ts";
 import { parseFileName } from "./filenames.ts";
 import { TYPE_PUT } from "./internal_key.ts";
 import { MANIFEST_MAGIC, MANIFEST_VERSION, readManifest } from "./manifest.ts";
 import type { BlockHandle, Footer, TableProperties } from "./sstable_format.ts";
 import { FOOTER_SIZE, tableMagic } from "./sstable_format.ts";
 import { SSTableReader } from "./sstable_reader.ts";
-import { WAL_HEADER_SIZE, WAL_MAGIC, WAL_RECORD_HEADER_SIZE, WAL_VERSION, replayWal } from "./wal.ts";
+
+export type { BlockHandle, Footer, TableProperties } from "./sstable_format.ts";
+import {
+  replayWal,
+  WAL_HEADER_SIZE,
+  WAL_MAGIC,
+  WAL_RECORD_HEADER_SIZE,
+  WAL_VERSION,
+} from "./wal.ts";
 
 /** One operation of a WAL record or one entry of a table. */
 export interface DumpEntry {
@@ -50,7 +58,12 @@ export interface WalDump {
   /** Format version from the header. */
   version: number;
   /** Every record replay accepts, in file order. */
-  records: { offset: number; bytes: number; firstSequence: number; ops: DumpEntry[] }[];
+  records: {
+    offset: number;
+    bytes: number;
+    firstSequence: number;
+    ops: DumpEntry[];
+  }[];
   /** Length of the consistent prefix. */
   validBytes: number;
   /** Bytes replay would drop, after the prefix. */
@@ -125,7 +138,10 @@ export type FileDump = WalDump | TableDump | ManifestDump;
 
 function sniff(path: string): "log" | "table" | "manifest" | undefined {
   const parsed = parseFileName(basename(path));
-  if (parsed?.kind === "log" || parsed?.kind === "table" || parsed?.kind === "manifest") {
+  if (
+    parsed?.kind === "log" || parsed?.kind === "table" ||
+    parsed?.kind === "manifest"
+  ) {
     return parsed.kind;
   }
   using file = Deno.openSync(path, { read: true });
@@ -139,7 +155,9 @@ function sniff(path: string): "log" | "table" | "manifest" | undefined {
   if (size >= FOOTER_SIZE) {
     const tail = new Uint8Array(8);
     file.seekSync(size - 8, Deno.SeekMode.Start);
-    if (file.readSync(tail) === 8 && tail.every((b, i) => b === tableMagic()[i])) return "table";
+    if (
+      file.readSync(tail) === 8 && tail.every((b, i) => b === tableMagic()[i])
+    ) return "table";
   }
   return undefined;
 }
@@ -208,7 +226,11 @@ function dumpTable(path: string): TableDump {
       fileSize: described.fileSize,
       footerOffset: described.fileSize - FOOTER_SIZE,
       footer: described.footer,
-      properties: { ...p, smallestKey: p.smallestKey.slice(), largestKey: p.largestKey.slice() },
+      properties: {
+        ...p,
+        smallestKey: p.smallestKey.slice(),
+        largestKey: p.largestKey.slice(),
+      },
       filter: described.filter,
       blocks,
     };
@@ -228,11 +250,19 @@ function dumpManifest(path: string, fileSize: number): ManifestDump {
       const edit: ManifestDump["edits"][number] = {
         offset: contents.offsets[i]!,
         added: (e.added ?? []).map(([level, f]) => ({ level, ...f })),
-        deleted: (e.deleted ?? []).map(([level, number]) => ({ level, number })),
-        compactPointers: (e.compactPointers ?? []).map(([level, key]) => ({ level, key })),
+        deleted: (e.deleted ?? []).map(([level, number]) => ({
+          level,
+          number,
+        })),
+        compactPointers: (e.compactPointers ?? []).map(([level, key]) => ({
+          level,
+          key,
+        })),
       };
       if (e.logNumber !== undefined) edit.logNumber = e.logNumber;
-      if (e.nextFileNumber !== undefined) edit.nextFileNumber = e.nextFileNumber;
+      if (e.nextFileNumber !== undefined) {
+        edit.nextFileNumber = e.nextFileNumber;
+      }
       if (e.lastSequence !== undefined) edit.lastSequence = e.lastSequence;
       return edit;
     }),
@@ -247,8 +277,9 @@ function dumpManifest(path: string, fileSize: number): ManifestDump {
  * @param path The file.
  * @returns Its decoded contents.
  * @throws {NotFoundError} When the file does not exist.
- * @throws {CorruptionError} When it is none of the three kinds, or damaged
- * where its reader can not go on (a WAL's torn tail is reported, not thrown).
+ * @throws {InvalidArgumentError} When it is none of the three kinds.
+ * @throws {CorruptionError} When it is damaged where its reader can not go
+ * on (a WAL's torn tail is reported, not thrown).
  *
  * @example Dump a manifest
  * ```ts
@@ -267,7 +298,9 @@ export function dumpFile(path: string): FileDump {
   let fileSize: number;
   try {
     const info = Deno.statSync(path);
-    if (!info.isFile) throw new NotFoundError(`Cannot dump "${path}": it is not a file`);
+    if (!info.isFile) {
+      throw new NotFoundError(`Cannot dump "${path}": it is not a file`);
+    }
     fileSize = info.size;
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
@@ -279,10 +312,8 @@ export function dumpFile(path: string): FileDump {
   if (kind === "log") return dumpWal(path, fileSize);
   if (kind === "table") return dumpTable(path);
   if (kind === "manifest") return dumpManifest(path, fileSize);
-  throw new CorruptionError(
-    path,
-    0,
-    "not a Strata WAL, SSTable or manifest (unknown name and magic number)",
+  throw new InvalidArgumentError(
+    `Cannot dump "${path}": it is not a Strata WAL, SSTable or manifest (unknown name and magic number)`,
   );
 }
 
@@ -306,14 +337,19 @@ const handle = (h: BlockHandle) => `@${h.offset}+${h.size}`;
  * console.assert(text.startsWith("WAL 000003.log"));
  * ```
  */
-export function renderDump(dump: FileDump, show: (bytes: Uint8Array) => string): string {
+export function renderDump(
+  dump: FileDump,
+  show: (bytes: Uint8Array) => string,
+): string {
   const lines: string[] = [];
   const entry = (e: DumpEntry) =>
     `seq ${e.seq}  ${e.type === "put" ? "PUT" : "DEL"}  ${show(e.key)}${
       e.type === "put" ? ` => ${show(e.value)}` : ""
     }`;
   if (dump.kind === "log") {
-    lines.push(`WAL ${dump.path}: ${dump.fileSize} bytes, format version ${dump.version}`);
+    lines.push(
+      `WAL ${dump.path}: ${dump.fileSize} bytes, format version ${dump.version}`,
+    );
     for (const r of dump.records) {
       lines.push(
         `record @${r.offset} (${r.bytes} bytes): ${r.ops.length} op${
@@ -322,58 +358,88 @@ export function renderDump(dump: FileDump, show: (bytes: Uint8Array) => string):
       );
       for (const op of r.ops) lines.push(`  ${entry(op)}`);
     }
-    lines.push(`${dump.validBytes} bytes valid, ${dump.droppedBytes} bytes dropped by replay`);
-    if (dump.dropReason) lines.push(`replay stops at offset ${dump.validBytes}: ${dump.dropReason}`);
+    lines.push(
+      `${dump.validBytes} bytes valid, ${dump.droppedBytes} bytes dropped by replay`,
+    );
+    if (dump.dropReason) {
+      lines.push(
+        `replay stops at offset ${dump.validBytes}: ${dump.dropReason}`,
+      );
+    }
   } else if (dump.kind === "table") {
     const f = dump.footer;
     const p = dump.properties;
-    lines.push(`SSTable ${dump.path}: ${dump.fileSize} bytes, format version ${f.version}`);
+    lines.push(
+      `SSTable ${dump.path}: ${dump.fileSize} bytes, format version ${f.version}`,
+    );
     lines.push(
       `footer @${dump.footerOffset}: filter ${handle(f.filter)}, properties ${
         handle(f.properties)
       }, index ${handle(f.index)}`,
     );
     lines.push(
-      `properties ${handle(f.properties)}: ${p.entries} entries (${p.deletions} deletions) in ${p.dataBlocks} data blocks, ${p.rawKeyBytes} key bytes, ${p.rawValueBytes} value bytes`,
+      `properties ${
+        handle(f.properties)
+      }: ${p.entries} entries (${p.deletions} deletions) in ${p.dataBlocks} data blocks, ${p.rawKeyBytes} key bytes, ${p.rawValueBytes} value bytes`,
     );
     lines.push(`  smallest ${show(p.smallestKey)} seq ${p.smallestSeq}`);
     lines.push(`  largest  ${show(p.largestKey)} seq ${p.largestSeq}`);
     lines.push(
-      `filter ${handle(f.filter)}: bloom, ${dump.filter.bytes} bytes, ${dump.filter.bits} bits, ${dump.filter.k} probes per key`,
+      `filter ${
+        handle(f.filter)
+      }: bloom, ${dump.filter.bytes} bytes, ${dump.filter.bits} bits, ${dump.filter.k} probes per key`,
     );
     lines.push(`index ${handle(f.index)}: ${dump.blocks.length} entries`);
     dump.blocks.forEach((b, i) => {
-      lines.push(`  block ${i} ${handle(b.handle)}: last key ${show(b.lastKey)} seq ${b.lastSeq}`);
+      lines.push(
+        `  block ${i} ${handle(b.handle)}: last key ${
+          show(b.lastKey)
+        } seq ${b.lastSeq}`,
+      );
     });
     dump.blocks.forEach((b, i) => {
       lines.push(
-        `data block ${i} ${handle(b.handle)}: ${b.entries.length} entries, ${b.restarts} restart points`,
+        `data block ${i} ${
+          handle(b.handle)
+        }: ${b.entries.length} entries, ${b.restarts} restart points`,
       );
       for (const e of b.entries) lines.push(`  ${entry(e)}`);
     });
   } else {
-    lines.push(`Manifest ${dump.path}: ${dump.fileSize} bytes, format version ${dump.version}`);
+    lines.push(
+      `Manifest ${dump.path}: ${dump.fileSize} bytes, format version ${dump.version}`,
+    );
     for (const e of dump.edits) {
       const facts: string[] = [];
       if (e.logNumber !== undefined) facts.push(`log ${e.logNumber}`);
-      if (e.nextFileNumber !== undefined) facts.push(`next file ${e.nextFileNumber}`);
-      if (e.lastSequence !== undefined) facts.push(`last sequence ${e.lastSequence}`);
+      if (e.nextFileNumber !== undefined) {
+        facts.push(`next file ${e.nextFileNumber}`);
+      }
+      if (e.lastSequence !== undefined) {
+        facts.push(`last sequence ${e.lastSequence}`);
+      }
       lines.push(`edit @${e.offset}: ${facts.join(", ") || "(no counters)"}`);
       for (const a of e.added) {
         lines.push(
-          `  add L${a.level} ${String(a.number).padStart(6, "0")}.sst: ${a.size} bytes, ${a.entries} entries, ${
+          `  add L${a.level} ${
+            String(a.number).padStart(6, "0")
+          }.sst: ${a.size} bytes, ${a.entries} entries, ${
             show(a.smallestKey)
           } seq ${a.smallestSeq} .. ${show(a.largestKey)} seq ${a.largestSeq}`,
         );
       }
       for (const d of e.deleted) {
-        lines.push(`  delete L${d.level} ${String(d.number).padStart(6, "0")}.sst`);
+        lines.push(
+          `  delete L${d.level} ${String(d.number).padStart(6, "0")}.sst`,
+        );
       }
       for (const c of e.compactPointers) {
         lines.push(`  compact pointer L${c.level}: ${show(c.key)}`);
       }
     }
-    lines.push(`${dump.validBytes} bytes valid, ${dump.droppedBytes} bytes of torn final record ignored`);
+    lines.push(
+      `${dump.validBytes} bytes valid, ${dump.droppedBytes} bytes of torn final record ignored`,
+    );
   }
   return lines.join("\n");
 }

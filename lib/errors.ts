@@ -42,9 +42,10 @@ export class StrataError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { InvalidArgumentError } from "./errors.ts";
  * const err = new InvalidArgumentError('Invalid option "blockSize": 0');
- * console.assert(err.code === "INVALID_ARGUMENT");
+ * assert(err.code === "INVALID_ARGUMENT");
  * ```
  */
 export class InvalidArgumentError extends StrataError {
@@ -60,9 +61,10 @@ export class InvalidArgumentError extends StrataError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CorruptionError } from "./errors.ts";
  * const err = new CorruptionError("000004.sst", 4096, "block checksum mismatch");
- * console.assert(err.file === "000004.sst" && err.offset === 4096);
+ * assert(err.file === "000004.sst" && err.offset === 4096);
  * ```
  */
 export class CorruptionError extends StrataError {
@@ -92,8 +94,9 @@ export class CorruptionError extends StrataError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LockedError } from "./errors.ts";
- * console.assert(new LockedError("Locked").code === "LOCKED");
+ * assert(new LockedError("Locked").code === "LOCKED");
  * ```
  */
 export class LockedError extends StrataError {
@@ -108,8 +111,9 @@ export class LockedError extends StrataError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ClosedError } from "./errors.ts";
- * console.assert(new ClosedError("Closed").code === "CLOSED");
+ * assert(new ClosedError("Closed").code === "CLOSED");
  * ```
  */
 export class ClosedError extends StrataError {
@@ -124,8 +128,9 @@ export class ClosedError extends StrataError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NotFoundError } from "./errors.ts";
- * console.assert(new NotFoundError("Missing").code === "NOT_FOUND");
+ * assert(new NotFoundError("Missing").code === "NOT_FOUND");
  * ```
  */
 export class NotFoundError extends StrataError {
@@ -140,8 +145,9 @@ export class NotFoundError extends StrataError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ExistsError } from "./errors.ts";
- * console.assert(new ExistsError("Exists").code === "EXISTS");
+ * assert(new ExistsError("Exists").code === "EXISTS");
  * ```
  */
 export class ExistsError extends StrataError {

@@ -36,8 +36,9 @@ const pad = (n: number) => String(n).padStart(6, "0");
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { logFileName } from "./filenames.ts";
- * console.assert(logFileName("db", 7) === "db/000007.log");
+ * assert(logFileName("db", 7) === "db/000007.log");
  * ```
  */
 export function logFileName(dir: string, n: number): string {
@@ -53,8 +54,9 @@ export function logFileName(dir: string, n: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tableFileName } from "./filenames.ts";
- * console.assert(tableFileName("db", 12) === "db/000012.sst");
+ * assert(tableFileName("db", 12) === "db/000012.sst");
  * ```
  */
 export function tableFileName(dir: string, n: number): string {
@@ -70,8 +72,9 @@ export function tableFileName(dir: string, n: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { manifestFileName } from "./filenames.ts";
- * console.assert(manifestFileName("db", 1) === "db/MANIFEST-000001");
+ * assert(manifestFileName("db", 1) === "db/MANIFEST-000001");
  * ```
  */
 export function manifestFileName(dir: string, n: number): string {
@@ -86,9 +89,10 @@ export function manifestFileName(dir: string, n: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseFileName } from "./filenames.ts";
- * console.assert(parseFileName("000012.sst")?.kind === "table");
- * console.assert(parseFileName("notes.txt") === undefined);
+ * assert(parseFileName("000012.sst")?.kind === "table");
+ * assert(parseFileName("notes.txt") === undefined);
  * ```
  */
 export function parseFileName(name: string): ParsedFileName | undefined {

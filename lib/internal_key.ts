@@ -40,9 +40,10 @@ export const MAX_SEQUENCE: number = Number.MAX_SAFE_INTEGER;
  *
  * @example Newer versions sort first
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compareInternal } from "./internal_key.ts";
  * const k = new Uint8Array([1]);
- * console.assert(compareInternal(k, 9, k, 3) < 0);
+ * assert(compareInternal(k, 9, k, 3) < 0);
  * ```
  */
 export function compareInternal(

@@ -18,13 +18,14 @@ import { type FileMeta, findFile } from "./version.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BlockCache } from "./block_cache.ts";
  * import { LevelIterator } from "./level_iterator.ts";
  * import { TableCache } from "./table_cache.ts";
  * const tables = new TableCache(".", new BlockCache(0));
  * const it = new LevelIterator([], tables);
  * it.seekToFirst();
- * console.assert(!it.valid());
+ * assert(!it.valid());
  * ```
  */
 export class LevelIterator implements InternalIterator {

@@ -66,9 +66,10 @@ interface EditJson {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeEdit, encodeEditRecord } from "./manifest.ts";
  * const record = encodeEditRecord({ lastSequence: 7 });
- * console.assert(decodeEdit(record.subarray(8), "m", 0).lastSequence === 7);
+ * assert(decodeEdit(record.subarray(8), "m", 0).lastSequence === 7);
  * ```
  */
 export function encodeEditRecord(edit: VersionEdit): Uint8Array {
@@ -198,12 +199,13 @@ export interface ManifestContents {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ManifestWriter, readManifest } from "./manifest.ts";
  * const dir = await Deno.makeTempDir();
  * const writer = await ManifestWriter.create(`${dir}/MANIFEST-000001`);
  * await writer.append({ nextFileNumber: 2 });
  * writer.close();
- * console.assert(readManifest(`${dir}/MANIFEST-000001`).edits[0]?.nextFileNumber === 2);
+ * assert(readManifest(`${dir}/MANIFEST-000001`).edits[0]?.nextFileNumber === 2);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -248,11 +250,12 @@ export function readManifest(path: string): ManifestContents {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ManifestWriter } from "./manifest.ts";
  * const dir = await Deno.makeTempDir();
  * const writer = await ManifestWriter.create(`${dir}/MANIFEST-000001`);
  * await writer.append({ lastSequence: 1 });
- * console.assert(writer.size > 8);
+ * assert(writer.size > 8);
  * writer.close();
  * await Deno.remove(dir, { recursive: true });
  * ```

@@ -20,11 +20,15 @@
  *   next[i] next node on level i (0: none)
  * ```
  *
- * Why this shape (measured in bench/memtable_bench.ts against a skip list
- * of `{ key, next: [] }` objects): most comparisons are decided by the key
- * words, so a search touches one cache line per node instead of chasing the
- * node, its `next` array, the key's `Uint8Array` and its bytes; and an
- * insert allocates nothing but amortised arena growth.
+ * Why this shape: most comparisons are decided by the key words, so a
+ * search touches one cache line per node instead of chasing the node, its
+ * `next` array, the key's `Uint8Array` and its bytes, and an insert
+ * allocates nothing but amortised arena growth. Measured with 1M random
+ * 16-byte keys, it inserts 3-4x faster than a skip list of
+ * `{ key, next: [] }` objects. A B+tree holding the same words in sorted
+ * leaf arrays was 1.5x faster still at 1M entries but no faster at the
+ * size of a real memtable (25k entries for 4 MiB), and its entries move,
+ * so iterators would have to re-seek after every insert: not worth it.
  *
  * Offset 0 is the head node (of full height), so 0 doubles as "none".
  * Nodes never move or get unlinked, so iterators stay valid while entries
@@ -34,7 +38,7 @@
  * @module
  */
 
-import { type EntryType, type InternalIterator } from "./internal_key.ts";
+import type { EntryType, InternalIterator } from "./internal_key.ts";
 
 const W0 = 0;
 const W1 = 1;

@@ -74,9 +74,10 @@ const RANGES: Record<string, [number, number]> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveOptions } from "./options.ts";
  * const options = resolveOptions({ memtableSize: 64 * 1024 });
- * console.assert(options.blockSize === 4096);
+ * assert(options.blockSize === 4096);
  * ```
  */
 export function resolveOptions(options: unknown): ResolvedOptions {
@@ -127,8 +128,9 @@ export function resolveOptions(options: unknown): ResolvedOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describe } from "./options.ts";
- * console.assert(describe("x") === '"x"');
+ * assert(describe("x") === '"x"');
  * ```
  */
 export function describe(value: unknown): string {

@@ -15,13 +15,14 @@ import { ClosedError } from "./errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SnapshotList } from "./snapshot.ts";
  * const list = new SnapshotList();
  * {
  *   using snap = list.acquire(42);
- *   console.assert(snap.sequence === 42 && list.oldest(100) === 42);
+ *   assert(snap.sequence === 42 && list.oldest(100) === 42);
  * }
- * console.assert(list.oldest(100) === 100);
+ * assert(list.oldest(100) === 100);
  * ```
  */
 export class Snapshot implements Disposable {
@@ -71,13 +72,14 @@ export class Snapshot implements Disposable {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SnapshotList } from "./snapshot.ts";
  * const list = new SnapshotList();
  * const a = list.acquire(5);
  * list.acquire(9);
- * console.assert(list.oldest(20) === 5);
+ * assert(list.oldest(20) === 5);
  * a.release();
- * console.assert(list.oldest(20) === 9);
+ * assert(list.oldest(20) === 9);
  * ```
  */
 export class SnapshotList {

@@ -14,7 +14,7 @@
  */
 
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { Block, BlockIterator, EMPTY_BLOCK } from "./block.ts";
+import { Block, BlockIterator, compareRange, EMPTY_BLOCK } from "./block.ts";
 import type { BlockCache } from "./block_cache.ts";
 import { BloomFilter } from "./bloom.ts";
 import { ClosedError, CorruptionError } from "./errors.ts";
@@ -36,6 +36,10 @@ import {
   type TableProperties,
 } from "./sstable_format.ts";
 import { compareBytes } from "./bytes.ts";
+
+// Approximate bytes of the JS objects around a cached block's bytes (the
+// Block, its Uint8Array view, the ArrayBuffer), charged to the cache.
+const BLOCK_OVERHEAD = 160;
 
 /** Options of {@link SSTableReader.iterator}. */
 export interface TableIteratorOptions {
@@ -128,7 +132,11 @@ export class SSTableReader {
   private readonly fd: number;
   private readonly cache: BlockCache;
   private readonly filter: BloomFilter;
-  private readonly idxKeys: Uint8Array[];
+  // The index, flattened: the last user key of block i is
+  // idxKeys[idxKeyOff[i], idxKeyOff[i + 1]), so the binary search compares
+  // in place instead of chasing one object per key.
+  private readonly idxKeys: Uint8Array;
+  private readonly idxKeyOff: Uint32Array;
   private readonly idxSeqs: Float64Array;
   private readonly idxOffsets: Float64Array;
   private readonly idxSizes: Float64Array;
@@ -219,7 +227,14 @@ export class SSTableReader {
         `index lists ${keys.length} data blocks, properties say ${this.properties.dataBlocks}`,
       );
     }
-    this.idxKeys = keys;
+    const keyOff = new Uint32Array(keys.length + 1);
+    for (let i = 0; i < keys.length; i++) {
+      keyOff[i + 1] = keyOff[i]! + keys[i]!.length;
+    }
+    const flat = new Uint8Array(keyOff[keys.length]!);
+    for (let i = 0; i < keys.length; i++) flat.set(keys[i]!, keyOff[i]!);
+    this.idxKeys = flat;
+    this.idxKeyOff = keyOff;
     this.idxSeqs = Float64Array.from(seqs);
     this.idxOffsets = Float64Array.from(offsets);
     this.idxSizes = Float64Array.from(sizes);
@@ -257,7 +272,7 @@ export class SSTableReader {
 
   /** Number of data blocks. */
   get blockCount(): number {
-    return this.idxKeys.length;
+    return this.idxSeqs.length;
   }
 
   /** First user key (empty for an empty table). */
@@ -305,7 +320,7 @@ export class SSTableReader {
     if (this.closed) this.refuse();
     if (!this.filter.mayContain(key)) return undefined;
     const i = this.findBlock(key, seq);
-    if (i >= this.idxKeys.length) return undefined;
+    if (i >= this.idxSeqs.length) return undefined;
     const it = this.getIter;
     it.reset(this.dataBlock(i, true));
     it.seek(key, seq);
@@ -334,12 +349,14 @@ export class SSTableReader {
    */
   findBlock(key: Uint8Array, seq: number): number {
     const keys = this.idxKeys;
+    const off = this.idxKeyOff;
     const seqs = this.idxSeqs;
     let lo = 0;
-    let hi = keys.length;
+    let hi = seqs.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const c = compareBytes(keys[mid]!, key);
+      const start = off[mid]!;
+      const c = compareRange(keys, start, off[mid + 1]! - start, key);
       if (c < 0 || (c === 0 && seqs[mid]! > seq)) lo = mid + 1;
       else hi = mid;
     }
@@ -365,7 +382,7 @@ export class SSTableReader {
         this.fileNumber,
         offset,
         block,
-        block.data.length + BLOCK_TRAILER_SIZE + block.restarts.byteLength + 96,
+        block.data.length + BLOCK_TRAILER_SIZE + BLOCK_OVERHEAD,
       );
     }
     return block;
@@ -389,7 +406,7 @@ export class SSTableReader {
     let rawValueBytes = 0;
     let first: Uint8Array | undefined;
     let firstSeq = 0;
-    for (let i = 0; i < this.idxKeys.length; i++) {
+    for (let i = 0; i < this.idxSeqs.length; i++) {
       const block = this.loadDataBlock(i);
       it.reset(block);
       it.seekToFirst();
@@ -433,7 +450,7 @@ export class SSTableReader {
         compareInternal(
             prevKey,
             prevSeq,
-            this.idxKeys[i]!,
+            this.indexKey(i),
             this.idxSeqs[i]!,
           ) !== 0
       ) {
@@ -488,7 +505,7 @@ export class SSTableReader {
     if (this.closed) this.refuse();
     const it = new BlockIterator();
     const blocks: DataBlockDescription[] = [];
-    for (let i = 0; i < this.idxKeys.length; i++) {
+    for (let i = 0; i < this.idxSeqs.length; i++) {
       const block = this.loadDataBlock(i);
       it.reset(block);
       let entries = 0;
@@ -504,10 +521,10 @@ export class SSTableReader {
       blocks.push({
         handle: { offset: this.idxOffsets[i]!, size: this.idxSizes[i]! },
         entries,
-        restarts: block.restarts.length,
+        restarts: block.numRestarts,
         firstKey,
         firstSeq,
-        lastKey: this.idxKeys[i]!.slice(),
+        lastKey: this.indexKey(i).slice(),
         lastSeq: this.idxSeqs[i]!,
       });
     }
@@ -538,6 +555,10 @@ export class SSTableReader {
   /** Same as {@link SSTableReader.close}, for `using`. */
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  private indexKey(i: number): Uint8Array {
+    return this.idxKeys.subarray(this.idxKeyOff[i]!, this.idxKeyOff[i + 1]!);
   }
 
   private refuse(): never {

@@ -7,6 +7,7 @@
  */
 
 import type { BlockCache } from "./block_cache.ts";
+import { CorruptionError } from "./errors.ts";
 import { tableFileName } from "./filenames.ts";
 import { SSTableReader } from "./sstable_reader.ts";
 
@@ -15,10 +16,11 @@ import { SSTableReader } from "./sstable_reader.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BlockCache } from "./block_cache.ts";
  * import { TableCache } from "./table_cache.ts";
  * const tables = new TableCache(await Deno.makeTempDir(), new BlockCache(1 << 20));
- * console.assert(tables.openCount === 0);
+ * assert(tables.openCount === 0);
  * tables.closeAll();
  * ```
  */
@@ -41,16 +43,25 @@ export class TableCache {
    *
    * @param number Table file number.
    * @returns Its reader.
-   * @throws {CorruptionError} When the file is not a valid table.
+   * @throws {CorruptionError} When the file is missing or not a valid table.
    */
   get(number: number): SSTableReader {
     let reader = this.#readers.get(number);
     if (!reader) {
-      reader = SSTableReader.open(
-        tableFileName(this.#dir, number),
-        number,
-        this.#blocks,
-      );
+      const path = tableFileName(this.#dir, number);
+      try {
+        reader = SSTableReader.open(path, number, this.#blocks);
+      } catch (err) {
+        // A table the manifest lists must exist: its absence is corruption.
+        if ((err as { code?: string }).code === "ENOENT") {
+          throw new CorruptionError(
+            path,
+            0,
+            "table listed in the manifest is missing",
+          );
+        }
+        throw err;
+      }
       this.#readers.set(number, reader);
     }
     return reader;

@@ -151,10 +151,17 @@ function verifySync(
 ): VerifyReport {
   const names: string[] = [];
   try {
-    for (const entry of Deno.readDirSync(dir)) if (entry.isFile) names.push(entry.name);
+    for (const entry of Deno.readDirSync(dir)) {
+      if (entry.isFile) names.push(entry.name);
+    }
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
-      throw new NotFoundError(`Cannot verify "${dir}": the directory does not exist`);
+    if (
+      err instanceof Deno.errors.NotFound ||
+      err instanceof Deno.errors.NotADirectory
+    ) {
+      throw new NotFoundError(
+        `Cannot verify "${dir}": the directory does not exist`,
+      );
     }
     throw err;
   }
@@ -199,7 +206,11 @@ function checkAll(
     const text = Deno.readTextFileSync(currentPath);
     const m = /^(MANIFEST-\d+)\n$/.exec(text);
     if (!m) {
-      problem(currentPath, 0, `does not name a manifest: ${JSON.stringify(text.slice(0, 40))}`);
+      problem(
+        currentPath,
+        0,
+        `does not name a manifest: ${JSON.stringify(text.slice(0, 40))}`,
+      );
     } else {
       manifestPath = join(dir, m[1]!);
       if (fileSize(manifestPath) === undefined) {
@@ -233,7 +244,9 @@ function checkAll(
         }
         for (const [, f] of edit.added ?? []) addedAt.set(f.number, at);
         if (edit.logNumber !== undefined) logNumber = edit.logNumber;
-        if (edit.nextFileNumber !== undefined) nextFileNumber = edit.nextFileNumber;
+        if (edit.nextFileNumber !== undefined) {
+          nextFileNumber = edit.nextFileNumber;
+        }
         if (edit.lastSequence !== undefined) {
           lastSequence = Math.max(lastSequence, edit.lastSequence);
         }
@@ -266,7 +279,9 @@ function checkAll(
     }
   }
   let totalBytes = report.checked.bytes;
-  for (const t of liveTables) totalBytes += fileSize(tableFileName(dir, t.meta.number)) ?? 0;
+  for (const t of liveTables) {
+    totalBytes += fileSize(tableFileName(dir, t.meta.number)) ?? 0;
+  }
   for (const n of logs) totalBytes += fileSize(logFileName(dir, n)) ?? 0;
   onProgress?.(report.checked.bytes, totalBytes);
 
@@ -277,20 +292,23 @@ function checkAll(
     const path = logFileName(dir, n);
     report.checked.logs++;
     report.checked.bytes += fileSize(path) ?? 0;
-    if (nextFileNumber !== undefined && n >= nextFileNumber) {
-      problem(path, 0, `log number ${n} is not below the manifest's next file number ${nextFileNumber}`);
-    }
     let offset = 8; // after the file header
     let sequenceProblem = false;
     try {
       const result = replayWal(path, (first, ops) => {
         if (first <= prevLast && !sequenceProblem) {
           sequenceProblem = true;
-          problem(path, offset, `batch starts at sequence ${first}, not after ${prevLast}`);
+          problem(
+            path,
+            offset,
+            `batch starts at sequence ${first}, not after ${prevLast}`,
+          );
         }
         prevLast = first + ops.length - 1;
         let size = 20;
-        for (const op of ops) size += 9 + op.key.length + (op.type === 1 ? op.value.length : 0);
+        for (const op of ops) {
+          size += 9 + op.key.length + (op.type === 1 ? op.value.length : 0);
+        }
         offset += size;
       });
       report.entries += result.entries;
@@ -299,7 +317,9 @@ function checkAll(
         problem(
           path,
           result.dropOffset ?? result.validBytes,
-          `${result.dropReason ?? "torn record"}; recovery drops the last ${result.droppedBytes} bytes`,
+          `${
+            result.dropReason ?? "torn record"
+          }; recovery drops the last ${result.droppedBytes} bytes`,
         );
       }
     } catch (err) {
@@ -318,7 +338,11 @@ function checkAll(
     const size = fileSize(path);
     report.checked.tables++;
     if (size === undefined) {
-      problem(path, 0, `missing: the manifest lists it in level ${level} (edit at offset ${at})`);
+      problem(
+        path,
+        0,
+        `missing: the manifest lists it in level ${level} (edit at offset ${at})`,
+      );
       continue;
     }
     report.checked.bytes += size;
@@ -326,7 +350,11 @@ function checkAll(
       problem(path, 0, `is ${size} bytes; the manifest says ${meta.size}`);
     }
     if (nextFileNumber !== undefined && meta.number >= nextFileNumber) {
-      problem(path, 0, `file number ${meta.number} is not below the manifest's next file number ${nextFileNumber}`);
+      problem(
+        path,
+        0,
+        `file number ${meta.number} is not below the manifest's next file number ${nextFileNumber}`,
+      );
     }
     checkTable(path, meta, maxSequence, cache, report, problem);
     onProgress?.(report.checked.bytes, totalBytes);
@@ -363,18 +391,36 @@ function checkTable(
     reader.verify();
     report.entries += reader.entries;
     if (reader.entries !== meta.entries) {
-      problem(path, 0, `holds ${reader.entries} entries; the manifest says ${meta.entries}`);
+      problem(
+        path,
+        0,
+        `holds ${reader.entries} entries; the manifest says ${meta.entries}`,
+      );
     }
     if (
-      compareInternal(reader.smallestKey, reader.smallestSeq, meta.smallestKey, meta.smallestSeq) !== 0 ||
-      compareInternal(reader.largestKey, reader.largestSeq, meta.largestKey, meta.largestSeq) !== 0
+      compareInternal(
+          reader.smallestKey,
+          reader.smallestSeq,
+          meta.smallestKey,
+          meta.smallestSeq,
+        ) !== 0 ||
+      compareInternal(
+          reader.largestKey,
+          reader.largestSeq,
+          meta.largestKey,
+          meta.largestSeq,
+        ) !== 0
     ) {
       problem(path, 0, "smallest or largest key differs from the manifest's");
     }
     const it = reader.iterator({ fillCache: false });
     for (it.seekToFirst(); it.valid(); it.next()) {
       if (it.seq() > maxSequence) {
-        problem(path, 0, `holds sequence ${it.seq()}, beyond the last sequence in use ${maxSequence}`);
+        problem(
+          path,
+          0,
+          `holds sequence ${it.seq()}, beyond the last sequence in use ${maxSequence}`,
+        );
         break;
       }
     }

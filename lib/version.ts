@@ -60,6 +60,7 @@ export interface VersionEdit {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Version } from "./version.ts";
  * const v = Version.empty().apply({
  *   added: [[1, {
@@ -68,7 +69,7 @@ export interface VersionEdit {
  *     largestKey: new Uint8Array([9]), largestSeq: 1,
  *   }]],
  * }, "MANIFEST");
- * console.assert(v.files(1).length === 1 && v.filesForKey(1, new Uint8Array([5])).length === 1);
+ * assert(v.files(1).length === 1 && v.filesForKey(1, new Uint8Array([5])).length === 1);
  * ```
  */
 export class Version {
@@ -205,8 +206,9 @@ export class Version {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { findFile } from "./version.ts";
- * console.assert(findFile([], new Uint8Array([1])) === 0);
+ * assert(findFile([], new Uint8Array([1])) === 0);
  * ```
  */
 export function findFile(files: readonly FileMeta[], key: Uint8Array): number {

@@ -24,13 +24,14 @@ export const MANIFEST_REWRITE_BYTES = 4 * 1024 * 1024;
  *
  * @example Create, change and recover
  * ```ts
+ * import assert from "node:assert/strict";
  * import { VersionSet } from "./version_set.ts";
  * const dir = await Deno.makeTempDir();
  * const vs = await VersionSet.create(dir);
  * await vs.logAndApply({ lastSequence: 10 });
  * vs.close();
  * const again = await VersionSet.recover(dir, { readOnly: true });
- * console.assert(again.lastSequence === 10);
+ * assert(again.lastSequence === 10);
  * again.close();
  * await Deno.remove(dir, { recursive: true });
  * ```
@@ -268,10 +269,11 @@ export class VersionSet {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { setCurrent } from "./version_set.ts";
  * const dir = await Deno.makeTempDir();
  * await setCurrent(dir, 3, "MANIFEST-000003");
- * console.assert((await Deno.readTextFile(`${dir}/CURRENT`)) === "MANIFEST-000003\n");
+ * assert((await Deno.readTextFile(`${dir}/CURRENT`)) === "MANIFEST-000003\n");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

@@ -32,8 +32,9 @@ const EMPTY = new Uint8Array(0);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toKey } from "./write_batch.ts";
- * console.assert(toKey("a").length === 1);
+ * assert(toKey("a").length === 1);
  * ```
  */
 export function toKey(key: unknown): Uint8Array {
@@ -59,8 +60,9 @@ export function toKey(key: unknown): Uint8Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toValue } from "./write_batch.ts";
- * console.assert(toValue("").length === 0);
+ * assert(toValue("").length === 0);
  * ```
  */
 export function toValue(value: unknown): Uint8Array {
@@ -83,8 +85,9 @@ export function toValue(value: unknown): Uint8Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toBound } from "./write_batch.ts";
- * console.assert(toBound("", "prefix").length === 0);
+ * assert(toBound("", "prefix").length === 0);
  * ```
  */
 export function toBound(bound: unknown, name: string): Uint8Array {
@@ -119,9 +122,10 @@ export interface BatchOp {
  *
  * @example Build and apply a batch
  * ```ts
+ * import assert from "node:assert/strict";
  * import { WriteBatch } from "./write_batch.ts";
  * const batch = new WriteBatch().put("a", "1").delete("b");
- * console.assert(batch.length === 2);
+ * assert(batch.length === 2);
  * ```
  */
 export class WriteBatch {

