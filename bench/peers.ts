@@ -25,7 +25,7 @@ import {
 } from "./peers/engine.ts";
 import { measureFsyncFloor } from "./peers/fsync_floor.ts";
 import { DEFAULT_SEED } from "./peers/keys.ts";
-import { describeMachine } from "./peers/machine.ts";
+import { describeMachine, loadAverage } from "./peers/machine.ts";
 import type { PeerRun } from "./peers/peer_run.ts";
 import { renderReport } from "./peers/report.ts";
 import {
@@ -264,6 +264,8 @@ export async function main(args: string[]): Promise<number> {
     for (const engine of opts.engines) {
       lines.push(...await runEngine(engine, opts, base));
     }
+    const load = loadAverage();
+    if (!Number.isNaN(load)) machine.load.push(load);
     const run: PeerRun = {
       num: opts.num,
       seed: opts.seed,

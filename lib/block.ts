@@ -395,8 +395,9 @@ export const EMPTY_BLOCK: Block = new Block(
  * Iterates one block. Keys are decoded into a reusable buffer; `key()`
  * materializes the user key only when asked (a view of the block when the
  * entry stores its key whole, else a copy in an append-only arena), so the
- * arrays it returns stay valid after the iterator moves. `value()` is a view of the block's
- * memory, which may be shared with the block cache: never mutate it.
+ * arrays it returns stay valid after the iterator moves. `value()` is a
+ * view of the block's memory, which may be shared with the block cache:
+ * never mutate it.
  *
  * One iterator can be re-pointed at another block with
  * {@link BlockIterator.reset}, which the table reader does to avoid an

@@ -211,8 +211,9 @@ export function keyRange(files: readonly FileMeta[]): [Uint8Array, Uint8Array] {
 }
 
 /**
- * Whether a compaction can move its single input down a level without
- * rewriting it: nothing below overlaps it.
+ * Whether a compaction can move its inputs down a level without rewriting
+ * them: they do not overlap each other, and nothing below overlaps them.
+ * Sequential fills compact almost entirely this way.
  *
  * @param plan The plan.
  * @returns `true` for a trivial move.
@@ -225,8 +226,17 @@ export function keyRange(files: readonly FileMeta[]): [Uint8Array, Uint8Array] {
  * ```
  */
 export function isTrivialMove(plan: CompactionPlan): boolean {
-  return plan.inputs.length === 1 && plan.overlaps.length === 0 &&
-    plan.outputLevel > plan.level;
+  if (plan.inputs.length === 0 || plan.overlaps.length > 0) return false;
+  if (plan.outputLevel <= plan.level) return false;
+  const sorted = plan.inputs.slice().sort((a, b) =>
+    compareBytes(a.smallestKey, b.smallestKey)
+  );
+  for (let i = 1; i < sorted.length; i++) {
+    if (compareBytes(sorted[i - 1]!.largestKey, sorted[i]!.smallestKey) >= 0) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** How a merge writes its output and what it may drop. */
@@ -303,7 +313,10 @@ export async function mergeToTables(
   let writerNumber = 0;
   let entriesRead = 0;
   let entriesDropped = 0;
-  let currentKey: Uint8Array | undefined;
+  // The user key being merged, copied into a reusable buffer: a fresh copy
+  // per key was a measurable share of compaction time and garbage.
+  let currentKey = new Uint8Array(256);
+  let currentLength = -1;
   // Sequence of the previous (newer) version of currentKey in this merge.
   let newerSeq = Number.MAX_SAFE_INTEGER;
   const snapshot = options.smallestSnapshot;
@@ -348,10 +361,13 @@ export async function mergeToTables(
       const key = source.key();
       const seq = source.seq();
       const type = source.type();
-      const newKey = currentKey === undefined ||
-        compareBytes(key, currentKey) !== 0;
+      const newKey = !sameKey(key, currentKey, currentLength);
       if (newKey) {
-        currentKey = key.slice();
+        if (key.length > currentKey.length) {
+          currentKey = new Uint8Array(key.length * 2);
+        }
+        currentKey.set(key);
+        currentLength = key.length;
         newerSeq = Number.MAX_SAFE_INTEGER;
       }
       let drop = false;
@@ -395,4 +411,11 @@ export async function mergeToTables(
     throw err;
   }
   return { outputs, entriesRead, entriesDropped, aborted: false };
+}
+
+/** Whether `key` equals the first `length` bytes of `buffer`. */
+function sameKey(key: Uint8Array, buffer: Uint8Array, length: number): boolean {
+  if (key.length !== length) return false;
+  for (let i = length - 1; i >= 0; i--) if (key[i] !== buffer[i]) return false;
+  return true;
 }

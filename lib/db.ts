@@ -170,6 +170,7 @@ export interface RecoveryReport {
 }
 
 const EMPTY = new Uint8Array(0);
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /** A validated scan: bounds folded together, prefix turned into bounds. */
 interface ScanPlan {
@@ -247,6 +248,7 @@ export class DB implements AsyncDisposable {
   #compactionLock: Promise<void> = Promise.resolve();
   #manualCompactions = 0;
   #walSyncsBefore = 0;
+  #opsSinceYield = 0;
 
   #userBytes = 0;
   #walBytesWritten = 0;
@@ -386,11 +388,14 @@ export class DB implements AsyncDisposable {
    * @throws {StrataError} The database is read-only, or a background error
    * stopped writes.
    */
-  async put(key: Bytes, value: Bytes, options?: WriteOptions): Promise<void> {
-    const k = toKey(key);
-    const v = toValue(value);
-    const sync = this.#syncOption(options);
-    await this.#applySingle(TYPE_PUT, k, v, sync);
+  put(key: Bytes, value: Bytes, options?: WriteOptions): Promise<void> {
+    try {
+      const k = toKey(key);
+      const v = toValue(value);
+      return this.#applySingle(TYPE_PUT, k, v, this.#syncOption(options));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**
@@ -399,20 +404,37 @@ export class DB implements AsyncDisposable {
    * @param key The key.
    * @param options `sync: true` waits until the delete is durable.
    */
-  async delete(key: Bytes, options?: WriteOptions): Promise<void> {
-    const k = toKey(key);
-    const sync = this.#syncOption(options);
-    await this.#applySingle(TYPE_DELETE, k, EMPTY, sync);
+  delete(key: Bytes, options?: WriteOptions): Promise<void> {
+    try {
+      const k = toKey(key);
+      return this.#applySingle(
+        TYPE_DELETE,
+        k,
+        EMPTY,
+        this.#syncOption(options),
+      );
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
-  async #applySingle(
+  /**
+   * The hot path of every put and delete. Not `async`: the common case
+   * (room in the memtable, no sync) does its work synchronously and returns
+   * one shared resolved promise, allocating none.
+   */
+  #applySingle(
     type: EntryType,
     key: Uint8Array,
     value: Uint8Array,
     sync: boolean,
   ): Promise<void> {
     this.#checkWritable();
-    if (this.#needsRoom()) await this.#makeRoomForWrite();
+    if (this.#needsRoom()) {
+      return this.#makeRoomForWrite().then(() =>
+        this.#applySingle(type, key, value, sync)
+      );
+    }
     const wal = this.#wal!;
     const seq = this.#lastSequence + 1;
     const before = wal.size;
@@ -421,7 +443,25 @@ export class DB implements AsyncDisposable {
     this.#mem.add(seq, type, key, value);
     this.#walBytesWritten += wal.size - before;
     this.#userBytes += key.length + value.length;
-    if (sync) await wal.sync();
+    if (sync) return wal.sync();
+    return this.#pace(1);
+  }
+
+  /**
+   * A writer awaiting only resolved promises runs in microtasks and would
+   * starve background work (flush and compaction slices are timer tasks)
+   * until the memtable fills and writes stall. So while background work is
+   * under way, every few hundred operations a write resolves through a
+   * timer, letting one slice run: flushing overlaps writing instead.
+   */
+  #pace(ops: number): Promise<void> {
+    if (this.#flushing === undefined && this.#compacting === undefined) {
+      return RESOLVED;
+    }
+    this.#opsSinceYield += ops;
+    if (this.#opsSinceYield < 256) return RESOLVED;
+    this.#opsSinceYield = 0;
+    return new Promise((resolve) => setTimeout(resolve, 0));
   }
 
   /**
@@ -466,6 +506,7 @@ export class DB implements AsyncDisposable {
     this.#walBytesWritten += wal.size - before;
     this.#userBytes += batch.byteSize;
     if (sync) await wal.sync();
+    else await this.#pace(ops.length);
   }
 
   #syncOption(options: WriteOptions | undefined): boolean {
@@ -988,8 +1029,8 @@ export class DB implements AsyncDisposable {
       ],
       compactPointers: [[level, largest]],
     };
-    if (allowTrivialMove && isTrivialMove(plan) && level > 0) {
-      edit.added = [[outLevel, inputs[0]!]];
+    if (allowTrivialMove && isTrivialMove(plan)) {
+      edit.added = inputs.map((f): [number, FileMeta] => [outLevel, f]);
       await this.#versions.logAndApply(edit);
       this.#changed.notify();
       return;

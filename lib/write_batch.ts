@@ -4,7 +4,7 @@
  * @module
  */
 
-import { utf8 } from "./bytes.ts";
+import { copyBytes, encodeUtf8 } from "./arena.ts";
 import { InvalidArgumentError } from "./errors.ts";
 import { type EntryType, TYPE_DELETE, TYPE_PUT } from "./internal_key.ts";
 import { describe } from "./options.ts";
@@ -96,9 +96,9 @@ export function toBound(bound: unknown, name: string): Uint8Array {
 
 function toBytes(input: unknown, what: string): Uint8Array {
   if (typeof input === "string") {
-    return input.length === 0 ? EMPTY : utf8(input);
+    return input.length === 0 ? EMPTY : encodeUtf8(input);
   }
-  if (input instanceof Uint8Array) return input.slice();
+  if (input instanceof Uint8Array) return copyBytes(input);
   throw new InvalidArgumentError(
     `Invalid ${what} ${describe(input)}: expected a string or Uint8Array`,
   );

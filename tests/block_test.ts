@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import {
   Block,
   BlockBuilder,
-  BlockIterator,
+  type BlockIterator,
   EMPTY_BLOCK,
 } from "../lib/block.ts";
 import { compareBytes } from "../lib/bytes.ts";

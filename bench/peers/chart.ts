@@ -57,7 +57,7 @@ interface Group {
  * import type { PeerRun } from "./peer_run.ts";
  * const run: PeerRun = {
  *   num: 1000, seed: 1, engines: ["strata", "sqlite"], workloads: ["fillseq"], floor: undefined,
- *   machine: { cpu: "CPU", cores: 2, memoryBytes: 2 ** 30, os: "linux", deno: "2", fileSystem: "ext4", date: "now" },
+ *   machine: { cpu: "CPU", cores: 2, memoryBytes: 2 ** 30, os: "linux", deno: "2", fileSystem: "ext4", date: "now", load: [] },
  *   lines: [
  *     { kind: "result", engine: "strata", workload: "fillseq", ops: 1000, entries: 1000, seconds: 1, rate: 1000, microsPerOp: 1000 },
  *     { kind: "result", engine: "sqlite", workload: "fillseq", ops: 1000, entries: 1000, seconds: 2, rate: 500, microsPerOp: 2000 },
@@ -121,7 +121,10 @@ export function renderChart(run: PeerRun): string {
     text(
       16,
       y,
-      `${m.cpu}, ${m.cores} cores, ${m.os}, ${m.fileSystem}, Deno ${m.deno}, ${m.date}`,
+      `${m.cpu}, ${m.cores} cores, ${m.os}, ${m.fileSystem}, Deno ${m.deno}, ${m.date}` +
+        (m.load.length > 0
+          ? `, load ${m.load.map((x) => x.toFixed(1)).join(" → ")}`
+          : ""),
       {
         size: 12,
         fill: "#555",

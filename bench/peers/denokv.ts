@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { PeerEngine } from "./engine.ts";
+import type { PeerEngine, PeerOpenOptions } from "./engine.ts";
 
 type KvKey = readonly Uint8Array[];
 interface KvEntry {
@@ -65,7 +65,7 @@ export class DenoKvEngine implements PeerEngine {
    *
    * @param dir Database directory.
    */
-  async open(dir: string): Promise<void> {
+  async open(dir: string, _options?: PeerOpenOptions): Promise<void> {
     const openKv =
       (Deno as unknown as { openKv?: (path: string) => Promise<Kv> }).openKv;
     if (openKv === undefined) {

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { PeerEngine } from "./engine.ts";
+import type { PeerEngine, PeerOpenOptions } from "./engine.ts";
 
 /** The exact package the benchmark was written against. */
 export const CLASSIC_LEVEL = "npm:classic-level@3.0.0";
@@ -72,7 +72,7 @@ export class LevelDbEngine implements PeerEngine {
    *
    * @param dir Database directory.
    */
-  async open(dir: string): Promise<void> {
+  async open(dir: string, _options?: PeerOpenOptions): Promise<void> {
     const mod = await import(CLASSIC_LEVEL) as { ClassicLevel: LevelCtor };
     const db = new mod.ClassicLevel(`${dir}/leveldb`, {
       keyEncoding: "view",

@@ -21,6 +21,11 @@ export interface MachineInfo {
   fileSystem: string;
   /** ISO date and time (UTC) of the run. */
   date: string;
+  /**
+   * 1-minute load averages when the run started and ended: other work on the
+   * machine makes the numbers noisy, and this says how much there was.
+   */
+  load: number[];
 }
 
 /**
@@ -45,7 +50,28 @@ export function describeMachine(dir: string): MachineInfo {
     deno: Deno.version.deno,
     fileSystem: fileSystemOf(dir),
     date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    load: [loadAverage()].filter((x) => !Number.isNaN(x)),
   };
+}
+
+/**
+ * The 1-minute load average (from /proc/loadavg).
+ *
+ * @returns Runnable tasks averaged over a minute; `NaN` where unknown.
+ *
+ * @example
+ * ```ts
+ * import { loadAverage } from "./machine.ts";
+ * const load = loadAverage();
+ * if (load < 0) throw new Error("bad");
+ * ```
+ */
+export function loadAverage(): number {
+  try {
+    return Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);
+  } catch {
+    return NaN;
+  }
 }
 
 function cpuModel(): string {

@@ -20,6 +20,13 @@ import {
   rateOf,
   rssOf,
 } from "./peer_run.ts";
+
+function baselineRssOf(run: PeerRun, engine: EngineName): number | undefined {
+  for (const l of run.lines) {
+    if (l.kind === "rss" && l.engine === engine) return l.baselineBytes;
+  }
+  return undefined;
+}
 import { WORKLOADS } from "./workloads.ts";
 
 /** One performance target of Strata (from the issue). */
@@ -86,7 +93,7 @@ export const TARGETS: readonly Target[] = [
  * import type { PeerRun } from "./peer_run.ts";
  * const run: PeerRun = {
  *   num: 1000, seed: 1, engines: ["strata", "sqlite"], workloads: ["fillseq"], floor: undefined,
- *   machine: { cpu: "CPU", cores: 2, memoryBytes: 2 ** 30, os: "linux", deno: "2", fileSystem: "ext4", date: "now" },
+ *   machine: { cpu: "CPU", cores: 2, memoryBytes: 2 ** 30, os: "linux", deno: "2", fileSystem: "ext4", date: "now", load: [] },
  *   lines: [
  *     { kind: "result", engine: "strata", workload: "fillseq", ops: 1000, entries: 1000, seconds: 1, rate: 1000, microsPerOp: 1000 },
  *     { kind: "result", engine: "sqlite", workload: "fillseq", ops: 1000, entries: 1000, seconds: 2, rate: 500, microsPerOp: 2000 },
@@ -106,7 +113,15 @@ export function renderReport(run: PeerRun, chartFile: string): string {
     `Machine: ${m.cpu}, ${m.cores} cores, ${
       (m.memoryBytes / 2 ** 30).toFixed(1)
     } GiB RAM, ` +
-      `${m.os}, ${m.fileSystem}, Deno ${m.deno}; ${m.date}.`,
+      `${m.os}, ${m.fileSystem}, Deno ${m.deno}; ${m.date}.` +
+      (m.load.length > 0
+        ? ` Load average (1 min) at start${
+          m.load.length > 1 ? " and end" : ""
+        }: ` +
+          `${
+            m.load.map((x) => x.toFixed(2)).join(" and ")
+          } on ${m.cores} cores.`
+        : ""),
   );
   out.push(`Reproduce: \`${run.command}\``, "");
   out.push(`![ops/s per engine](${chartFile})`, "");
@@ -151,6 +166,12 @@ export function renderReport(run: PeerRun, chartFile: string): string {
     row(d.label, "MiB", (e) => diskOf(run, e, d.after), formatMiB);
   }
   row("peak RSS", "MiB", (e) => rssOf(run, e), formatMiB);
+  row(
+    "RSS before the engine loads",
+    "MiB",
+    (e) => baselineRssOf(run, e),
+    formatMiB,
+  );
   out.push("");
   out.push(
     "Rates: higher is better, so a ratio above 1× means Strata is faster. Disk and RSS: lower is better, " +
@@ -217,7 +238,8 @@ export function renderReport(run: PeerRun, chartFile: string): string {
       `gets the same keys, values and seeded orders (seed ${run.seed}). Each engine runs in its own process, ` +
       "in a fresh directory, and the single-writer loops `await` every operation. Times are wall clock; " +
       "disk is allocated bytes of the closed database directory; peak RSS is `VmHWM` of the engine's process " +
-      "(Deno itself included).",
+      "(Deno itself included; the RSS row below it is the same process before it loaded the engine, " +
+      "i.e. Deno plus the precomputed keys and values).",
     "",
   );
   for (const w of WORKLOADS) {

@@ -7,7 +7,7 @@
  */
 
 import { DB } from "../../mod.ts";
-import type { PeerEngine } from "./engine.ts";
+import type { PeerEngine, PeerOpenOptions } from "./engine.ts";
 
 /**
  * The Strata adapter of the peer benchmark.
@@ -37,7 +37,7 @@ export class StrataEngine implements PeerEngine {
    *
    * @param dir Database directory.
    */
-  async open(dir: string): Promise<void> {
+  async open(dir: string, _options?: PeerOpenOptions): Promise<void> {
     this.#db = await DB.open(`${dir}/strata`);
   }
 

@@ -164,6 +164,8 @@ export interface RssLine {
   kind: "rss";
   engine: EngineName;
   bytes: number;
+  /** Peak RSS before the engine was loaded: Deno plus the precomputed keys. */
+  baselineBytes?: number;
 }
 /** A workload that threw. */
 export interface ErrorLine {
@@ -271,6 +273,7 @@ export class WorkloadRunner {
    * @param names Workload names in run order.
    */
   async runAll(names: readonly string[]): Promise<void> {
+    const baseline = peakRss();
     const probe = await loadEngine(this.#engine);
     this.#emit({
       kind: "info",
@@ -302,7 +305,9 @@ export class WorkloadRunner {
     this.#main = undefined;
     const rss = peakRss();
     if (rss !== undefined) {
-      this.#emit({ kind: "rss", engine: this.#engine, bytes: rss });
+      const line: RssLine = { kind: "rss", engine: this.#engine, bytes: rss };
+      if (baseline !== undefined) line.baselineBytes = baseline;
+      this.#emit(line);
     }
   }
 
