@@ -32,8 +32,13 @@ export {
   type ScanOptions,
   type WriteOptions,
 } from "./lib/db.ts";
-export { DEFAULT_OPTIONS, type OpenOptions } from "./lib/options.ts";
-export { type Bytes, WriteBatch } from "./lib/write_batch.ts";
+export {
+  DEFAULT_OPTIONS,
+  type OpenOptions,
+  type ResolvedOptions,
+} from "./lib/options.ts";
+export { type BatchOp, type Bytes, WriteBatch } from "./lib/write_batch.ts";
+export { type EntryType, TYPE_DELETE, TYPE_PUT } from "./lib/internal_key.ts";
 export { Snapshot } from "./lib/snapshot.ts";
 export {
   ClosedError,
@@ -44,3 +49,8 @@ export {
   NotFoundError,
   StrataError,
 } from "./lib/errors.ts";
+export {
+  verifyDatabase,
+  type VerifyProblem,
+  type VerifyReport,
+} from "./lib/verify.ts";

@@ -36,7 +36,7 @@ import {
   NotFoundError,
   StrataError,
 } from "./errors.ts";
-import { logFileName, parseFileName, tableFileName } from "./filenames.ts";
+import { logFileName, parseFileName } from "./filenames.ts";
 import {
   type EntryType,
   type InternalIterator,

@@ -24,6 +24,8 @@ export class StrataError extends Error {
   readonly code: string;
 
   /**
+   * Creates the error.
+   *
    * @param code Stable machine-readable code.
    * @param message Human-readable message.
    * @param options Standard error options (`cause`).
@@ -49,7 +51,11 @@ export class StrataError extends Error {
  * ```
  */
 export class InvalidArgumentError extends StrataError {
-  /** @param message What was wrong, naming the bad value. */
+  /**
+   * Creates the error.
+   *
+   * @param message What was wrong, naming the bad value.
+   */
   constructor(message: string) {
     super("INVALID_ARGUMENT", message);
   }
@@ -74,6 +80,8 @@ export class CorruptionError extends StrataError {
   readonly offset: number;
 
   /**
+   * Creates the error.
+   *
    * @param file Path of the corrupt file.
    * @param offset Byte offset of the bad bytes.
    * @param reason What is wrong with them.
@@ -100,7 +108,11 @@ export class CorruptionError extends StrataError {
  * ```
  */
 export class LockedError extends StrataError {
-  /** @param message Which directory, and who holds it if known. */
+  /**
+   * Creates the error.
+   *
+   * @param message Which directory, and who holds it if known.
+   */
   constructor(message: string) {
     super("LOCKED", message);
   }
@@ -117,7 +129,11 @@ export class LockedError extends StrataError {
  * ```
  */
 export class ClosedError extends StrataError {
-  /** @param message What was used after close. */
+  /**
+   * Creates the error.
+   *
+   * @param message What was used after close.
+   */
   constructor(message: string) {
     super("CLOSED", message);
   }
@@ -134,7 +150,11 @@ export class ClosedError extends StrataError {
  * ```
  */
 export class NotFoundError extends StrataError {
-  /** @param message Which path holds no database. */
+  /**
+   * Creates the error.
+   *
+   * @param message Which path holds no database.
+   */
   constructor(message: string) {
     super("NOT_FOUND", message);
   }
@@ -151,7 +171,11 @@ export class NotFoundError extends StrataError {
  * ```
  */
 export class ExistsError extends StrataError {
-  /** @param message Which path already holds a database. */
+  /**
+   * Creates the error.
+   *
+   * @param message Which path already holds a database.
+   */
   constructor(message: string) {
     super("EXISTS", message);
   }

@@ -8,8 +8,8 @@
 import { InvalidArgumentError } from "./errors.ts";
 
 /**
- * Options of {@link https://jsr.io/@strata/strata/doc/~/DB.open DB.open}.
- * Every field is optional; the defaults are in brackets.
+ * Options of `DB.open`. Every field is optional; the defaults are in
+ * brackets.
  */
 export interface OpenOptions {
   /** Create the database when the directory holds none [true]. */

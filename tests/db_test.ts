@@ -8,7 +8,7 @@ import {
   LockedError,
   NotFoundError,
   StrataError,
-  WriteBatch,
+  type WriteBatch,
 } from "../mod.ts";
 
 const text = (b: Uint8Array | undefined) =>
