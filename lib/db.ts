@@ -44,6 +44,7 @@ import {
   TYPE_DELETE,
   TYPE_PUT,
 } from "./internal_key.ts";
+import { failpoint } from "./failpoints.ts";
 import { LevelIterator } from "./level_iterator.ts";
 import { DirectoryLock } from "./lock.ts";
 import { MemTable } from "./memtable.ts";
@@ -615,12 +616,14 @@ export class DB implements AsyncDisposable {
     const meta = await this.#writeLevel0(imm);
     await oldWal.close(); // waits for sync writers still queued on it
     await syncDirectory(this.#dir); // the new WAL's and the table's entries
+    failpoint("flush:table-synced");
     const edit: VersionEdit = {
       logNumber: this.#walNumber,
       lastSequence: this.#lastSequence,
     };
     if (meta) edit.added = [[0, meta]];
     await this.#versions.logAndApply(edit);
+    failpoint("flush:manifest-appended");
     if (meta) this.#pendingOutputs.delete(meta.number);
     this.#imm = undefined;
     this.#immWal = undefined;
@@ -1064,8 +1067,10 @@ export class DB implements AsyncDisposable {
       });
       if (result.aborted) return;
       await syncDirectory(this.#dir);
+      failpoint("compaction:outputs-synced");
       edit.added = result.outputs.map((f): [number, FileMeta] => [outLevel, f]);
       await this.#versions.logAndApply(edit);
+      failpoint("compaction:manifest-appended");
       for (const f of result.outputs) this.#pendingOutputs.delete(f.number);
       this.#compactionCount++;
       this.#compactionBytesRead += bytesIn;
@@ -1112,6 +1117,7 @@ export class DB implements AsyncDisposable {
       const parsed = parseFileName(name)!;
       if (parsed.kind === "table") this.#tables.evict(parsed.number);
       await Deno.remove(join(this.#dir, name)).catch(() => {});
+      failpoint("obsolete:deleted-one");
     }
     if (doomed.length > 0) await syncDirectory(this.#dir);
   }

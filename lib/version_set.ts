@@ -12,6 +12,7 @@
 
 import { basename, join } from "node:path";
 import { CorruptionError, StrataError } from "./errors.ts";
+import { failpoint } from "./failpoints.ts";
 import { manifestFileName } from "./filenames.ts";
 import { ManifestWriter, readManifest } from "./manifest.ts";
 import { NUM_LEVELS, Version, type VersionEdit } from "./version.ts";
@@ -37,6 +38,12 @@ export const MANIFEST_REWRITE_BYTES = 4 * 1024 * 1024;
  * ```
  */
 export class VersionSet {
+  /**
+   * A manifest larger than this is rewritten as one snapshot edit. Tests
+   * lower it to exercise the rewrite.
+   */
+  static manifestRewriteBytes: number = MANIFEST_REWRITE_BYTES;
+
   /** Database directory. */
   readonly dir: string;
   /** The version new readers start from. */
@@ -148,7 +155,7 @@ export class VersionSet {
     edit.nextFileNumber = this.nextFileNumber;
     if (edit.lastSequence === undefined) edit.lastSequence = this.lastSequence;
     const next = this.current.apply(edit, manifest.path);
-    if (manifest.size > MANIFEST_REWRITE_BYTES) {
+    if (manifest.size > VersionSet.manifestRewriteBytes) {
       this.#absorbCounters(edit);
       this.current = next;
       await this.#writeNewManifest(this.newFileNumber());
@@ -199,6 +206,7 @@ export class VersionSet {
     try {
       if (number >= this.nextFileNumber) this.nextFileNumber = number + 1;
       await writer.append(this.#snapshotEdit());
+      failpoint("manifest:new-written");
       await setCurrent(this.dir, number, basename(path));
     } catch (err) {
       writer.close();
@@ -294,6 +302,7 @@ export async function setCurrent(
   } finally {
     file.close();
   }
+  failpoint("current:temp-written");
   await Deno.rename(temp, join(dir, "CURRENT"));
   await syncDirectory(dir);
 }
