@@ -111,6 +111,11 @@ function progress(line: RunnerLine): void {
     case "info":
       text = line.describe;
       break;
+    case "floor":
+      text = `fdatasync floor: ${fmt(line.rate)}/s (${
+        line.microsPerOp.toFixed(0)
+      } µs)`;
+      break;
   }
   console.error(`[${line.engine}] ${text}`);
 }

@@ -23,7 +23,6 @@ import {
   OPTIONAL_ENGINES,
   parseEngines,
 } from "./peers/engine.ts";
-import { measureFsyncFloor } from "./peers/fsync_floor.ts";
 import { DEFAULT_SEED } from "./peers/keys.ts";
 import { describeMachine, loadAverage } from "./peers/machine.ts";
 import type { PeerRun } from "./peers/peer_run.ts";
@@ -32,7 +31,6 @@ import {
   parseWorkloads,
   type RunnerLine,
   WORKLOAD_NAMES,
-  WORKLOADS,
 } from "./peers/workloads.ts";
 
 /** Parsed command line of the driver. */
@@ -242,7 +240,6 @@ export async function main(args: string[]): Promise<number> {
     },
   );
   const lines: RunnerLine[] = [];
-  let floor;
   try {
     const machine = describeMachine(base);
     console.error(
@@ -250,17 +247,6 @@ export async function main(args: string[]): Promise<number> {
         opts.engines.join(", ")
       }, in ${base}`,
     );
-    if (opts.benchmarks.some((b) => b.startsWith("fillsync"))) {
-      const count = WORKLOADS.find((w) => w.name === "fillsync")!.count(
-        opts.num,
-      );
-      floor = await measureFsyncFloor(base, count);
-      console.error(
-        `[floor] fdatasync floor: ${Math.round(floor.rate)} ops/s (${
-          floor.microsPerOp.toFixed(0)
-        } µs)`,
-      );
-    }
     for (const engine of opts.engines) {
       lines.push(...await runEngine(engine, opts, base));
     }
@@ -272,7 +258,6 @@ export async function main(args: string[]): Promise<number> {
       engines: opts.engines,
       workloads: opts.benchmarks,
       machine,
-      floor,
       lines,
       command: opts.command,
     };

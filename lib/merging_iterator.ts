@@ -92,8 +92,10 @@ export class MergingIterator implements InternalIterator {
   #forward = true;
 
   /**
-   * @param children The iterators to merge. Their positions are reset by
-   * the first seek.
+   * Creates an unpositioned merging iterator: call a seek method first.
+   *
+   * @param children The iterators to merge, in priority order for equal
+   * entries. Their positions are reset by the first seek.
    */
   constructor(children: InternalIterator[]) {
     this.#children = children;
@@ -105,6 +107,8 @@ export class MergingIterator implements InternalIterator {
   }
 
   /**
+   * Tells whether the iterator stands on an entry.
+   *
    * @returns True while the iterator stands on an entry.
    */
   valid(): boolean {
@@ -163,22 +167,38 @@ export class MergingIterator implements InternalIterator {
     this.#replaceTop(top, child);
   }
 
-  /** @returns User key of the current entry. */
+  /**
+   * The user key of the current entry: the child's own array.
+   *
+   * @returns The user key.
+   */
   key(): Uint8Array {
     return this.#keys[this.#heap[0]!]!;
   }
 
-  /** @returns Sequence number of the current entry. */
+  /**
+   * The sequence number of the current entry.
+   *
+   * @returns The sequence number.
+   */
   seq(): number {
     return this.#seqs[this.#heap[0]!]!;
   }
 
-  /** @returns Type of the current entry. */
+  /**
+   * The type of the current entry.
+   *
+   * @returns `TYPE_PUT` or `TYPE_DELETE`.
+   */
   type(): EntryType {
     return this.#children[this.#heap[0]!]!.type();
   }
 
-  /** @returns Value of the current entry. */
+  /**
+   * The value of the current entry: the child's own array.
+   *
+   * @returns The value (empty for a tombstone).
+   */
   value(): Uint8Array {
     return this.#children[this.#heap[0]!]!.value();
   }

@@ -112,6 +112,10 @@ export class UserIterator {
   #valueLen = 0;
 
   /**
+   * Creates a scan over `source`. Nothing is read before the first call to
+   * {@link UserIterator.next}; an empty or inverted range never touches
+   * the source.
+   *
    * @param source The internal stream; the user iterator positions it.
    * @param options Snapshot, direction and bounds.
    */

@@ -12,6 +12,7 @@ import {
   diskOf,
   diskRows,
   ENGINE_LABELS,
+  floorOf,
   formatMiB,
   formatShort,
   type PeerRun,
@@ -42,7 +43,8 @@ interface Group {
   values: (number | undefined)[];
   /** Per engine: the workload threw (shown as "error", not "not measured"). */
   failed?: boolean[];
-  floor?: number;
+  /** Per engine: its fdatasync floor, drawn as a dashed mark on its bar. */
+  floors?: (number | undefined)[];
 }
 
 /**
@@ -56,7 +58,7 @@ interface Group {
  * import { renderChart } from "./chart.ts";
  * import type { PeerRun } from "./peer_run.ts";
  * const run: PeerRun = {
- *   num: 1000, seed: 1, engines: ["strata", "sqlite"], workloads: ["fillseq"], floor: undefined,
+ *   num: 1000, seed: 1, engines: ["strata", "sqlite"], workloads: ["fillseq"],
  *   machine: { cpu: "CPU", cores: 2, memoryBytes: 2 ** 30, os: "linux", deno: "2", fileSystem: "ext4", date: "now", load: [] },
  *   lines: [
  *     { kind: "result", engine: "strata", workload: "fillseq", ops: 1000, entries: 1000, seconds: 1, rate: 1000, microsPerOp: 1000 },
@@ -82,9 +84,7 @@ export function renderChart(run: PeerRun): string {
           )
         ),
       };
-      if (w.name === "fillsync" && run.floor !== undefined) {
-        g.floor = run.floor.rate;
-      }
+      if (w.name === "fillsync") g.floors = engines.map((e) => floorOf(run, e));
       return g;
     });
   const resources: Group[] = [
@@ -142,7 +142,7 @@ export function renderChart(run: PeerRun): string {
     parts.push(text(lx + 17, y, ENGINE_LABELS[e], { size: 13 }));
     lx += 30 + ENGINE_LABELS[e].length * 8;
   }
-  if (run.floor !== undefined) {
+  if (run.lines.some((l) => l.kind === "floor")) {
     parts.push(dashed(lx + 6, y - 11, y + 2));
     parts.push(text(lx + 12, y, "fdatasync floor", { size: 13 }));
   }
@@ -188,7 +188,7 @@ interface Scale {
 }
 
 function logScale(groups: Group[]): Scale {
-  const all = groups.flatMap((g) => [...g.values, g.floor]).filter((
+  const all = groups.flatMap((g) => [...g.values, ...g.floors ?? []]).filter((
     v,
   ): v is number => v !== undefined && v > 0);
   let lo = Math.floor(Math.log10(Math.min(...all, 1e6)));
@@ -286,12 +286,15 @@ function panel(
             esc(`${ENGINE_LABELS[e]} ${g.label}: ${scale.label(v)} ${g.unit}`)
           }</title></rect>`,
       );
-      parts.push(text(X0 + w + 4, by + BAR - 2, scale.label(v), { size: 11 }));
+      const floor = g.floors?.[i];
+      let labelX = X0 + w + 4;
+      if (floor !== undefined) {
+        const fx = scale.x(floor);
+        parts.push(dashed(fx, by - 1, by + BAR + 1));
+        labelX = Math.max(labelX, fx + 4);
+      }
+      parts.push(text(labelX, by + BAR - 2, scale.label(v), { size: 11 }));
     });
-    if (g.floor !== undefined) {
-      const fx = scale.x(g.floor);
-      parts.push(dashed(fx, gy - 3, gy + groupHeight + 3));
-    }
     gy += groupHeight + GROUP_GAP;
   }
   parts.push(

@@ -6,7 +6,6 @@
  */
 
 import type { EngineName } from "./engine.ts";
-import type { FsyncFloor } from "./fsync_floor.ts";
 import type { MachineInfo } from "./machine.ts";
 import type { RunnerLine } from "./workloads.ts";
 
@@ -22,8 +21,6 @@ export interface PeerRun {
   workloads: string[];
   /** Where it ran. */
   machine: MachineInfo;
-  /** The fdatasync floor, when a fillsync workload ran. */
-  floor: FsyncFloor | undefined;
   /** Every line the runners printed, plus driver-made error lines. */
   lines: RunnerLine[];
   /** The command that reproduces the run. */
@@ -71,6 +68,28 @@ export function rateOf(
     if (l.kind === "result" && l.engine === engine && l.workload === workload) {
       return l.rate;
     }
+  }
+  return undefined;
+}
+
+/**
+ * The fdatasync floor an engine's process measured just before its
+ * single-writer fillsync.
+ *
+ * @param run The run.
+ * @param engine Engine.
+ * @returns Appends per second, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { floorOf, type PeerRun } from "./peer_run.ts";
+ * const run = { lines: [{ kind: "floor", engine: "sqlite", rate: 4000 }] } as unknown as PeerRun;
+ * if (floorOf(run, "sqlite") !== 4000) throw new Error("bad");
+ * ```
+ */
+export function floorOf(run: PeerRun, engine: EngineName): number | undefined {
+  for (const l of run.lines) {
+    if (l.kind === "floor" && l.engine === engine) return l.rate;
   }
   return undefined;
 }

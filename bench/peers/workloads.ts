@@ -13,6 +13,7 @@
 
 import { type EngineName, loadEngine, type PeerEngine } from "./engine.ts";
 import { diskUsage, peakRss } from "./disk_usage.ts";
+import { measureFsyncFloor } from "./fsync_floor.ts";
 import { type KeySpace, randomIndices, shuffledIndices } from "./keys.ts";
 import { equalBytes } from "../../lib/bytes.ts";
 
@@ -167,6 +168,18 @@ export interface RssLine {
   /** Peak RSS before the engine was loaded: Deno plus the precomputed keys. */
   baselineBytes?: number;
 }
+/**
+ * The fdatasync floor measured in the engine's process right before its
+ * single-writer fillsync (see `fsync_floor.ts`): disks and neighbours drift,
+ * so each engine is compared with a floor taken seconds earlier.
+ */
+export interface FloorLine {
+  kind: "floor";
+  engine: EngineName;
+  ops: number;
+  rate: number;
+  microsPerOp: number;
+}
 /** A workload that threw. */
 export interface ErrorLine {
   kind: "error";
@@ -181,7 +194,13 @@ export interface InfoLine {
   describe: string;
 }
 /** Any line a runner prints (one JSON object per line on stdout). */
-export type RunnerLine = ResultLine | DiskLine | RssLine | ErrorLine | InfoLine;
+export type RunnerLine =
+  | FloorLine
+  | ResultLine
+  | DiskLine
+  | RssLine
+  | ErrorLine
+  | InfoLine;
 
 /**
  * Parses a comma-separated list of workloads and puts it in run order.
@@ -478,6 +497,10 @@ export class WorkloadRunner {
     const name = writers === 1 ? "fillsync" : "fillsync64";
     const count = WORKLOADS.find((w) => w.name === name)!.count(n);
     const idx = randomIndices(this.#seed + (writers === 1 ? 3 : 4), count, n);
+    if (writers === 1) {
+      const floor = await measureFsyncFloor(this.#base, count);
+      this.#emit({ kind: "floor", engine: this.#engine, ...floor });
+    }
     const { db, dir } = await this.#fresh(name, true);
     let next = 0;
     const loop = async () => {
