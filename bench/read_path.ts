@@ -42,7 +42,11 @@ for (let i = N - 1; i > 0; i--) {
 const probes = Array.from({ length: N }, () => keys[Math.floor(random() * N)]!);
 
 const rows: [string, number, number][] = [];
-async function measure(name: string, ops: number, fn: () => Promise<void> | void) {
+async function measure(
+  name: string,
+  ops: number,
+  fn: () => Promise<void> | void,
+) {
   const t = performance.now();
   await fn();
   const ms = performance.now() - t;
@@ -76,7 +80,9 @@ const dir = await Deno.makeTempDir({ prefix: "strata_read_bench_" });
 const db = await DB.open(dir, { blockCacheSize: cacheMiB * 1024 * 1024 });
 for (let i = 0; i < N; i += 1000) {
   const batch = db.batch();
-  for (let j = i; j < Math.min(N, i + 1000); j++) batch.put(keys[order[j]!]!, value);
+  for (let j = i; j < Math.min(N, i + 1000); j++) {
+    batch.put(keys[order[j]!]!, value);
+  }
   await db.write(batch);
 }
 await db.flush();
@@ -90,16 +96,22 @@ await measure("strata readseq (scan)", N, async () => {
   for await (const e of db.scan()) seen += e.value.length > 0 ? 1 : 0;
 });
 await measure("strata readreverse (scan reverse)", N, async () => {
-  for await (const e of db.scan({ reverse: true })) seen += e.value.length > 0 ? 1 : 0;
+  for await (const e of db.scan({ reverse: true })) {
+    seen += e.value.length > 0 ? 1 : 0;
+  }
 });
-if (seen !== 2 * N) throw new Error(`scans saw ${seen} entries, expected ${2 * N}`);
+if (seen !== 2 * N) {
+  throw new Error(`scans saw ${seen} entries, expected ${2 * N}`);
+}
 const stats = db.stats();
 await db.close();
 await Deno.remove(dir, { recursive: true });
 
-console.log(`N = ${N.toLocaleString("en-US")}, block cache ${cacheMiB} MiB, ` +
-  `levels ${stats.levels.map((l) => l.files).join("/")}, ` +
-  `cache hits ${stats.cache.hits} / misses ${stats.cache.misses}`);
+console.log(
+  `N = ${N.toLocaleString("en-US")}, block cache ${cacheMiB} MiB, ` +
+    `levels ${stats.levels.map((l) => l.files).join("/")}, ` +
+    `cache hits ${stats.cache.hits} / misses ${stats.cache.misses}`,
+);
 console.log("| workload | ops/s |\n|---|---:|");
 for (const [name, , rate] of rows) {
   console.log(`| ${name} | ${Math.round(rate).toLocaleString("en-US")} |`);

@@ -15,6 +15,7 @@
  */
 
 import { join, resolve } from "node:path";
+import { copyBytes } from "./arena.ts";
 import { BlockCache } from "./block_cache.ts";
 import { hasPrefix, prefixSuccessor } from "./bytes.ts";
 import {
@@ -70,6 +71,7 @@ import {
   type Bytes,
   toBound,
   toKey,
+  toLookupKey,
   toValue,
   WriteBatch,
 } from "./write_batch.ts";
@@ -671,7 +673,7 @@ export class DB implements AsyncDisposable {
   get(key: Bytes, options?: ReadOptions): Promise<Uint8Array | undefined> {
     try {
       return Promise.resolve(
-        this.#getSync(toKey(key), this.#readSequence(options)),
+        this.#getSync(toLookupKey(key), this.#readSequence(options)),
       );
     } catch (err) {
       return Promise.reject(err);
@@ -692,7 +694,7 @@ export class DB implements AsyncDisposable {
         }
       }
     }
-    return hit && hit.type === TYPE_PUT ? hit.value.slice() : undefined;
+    return hit && hit.type === TYPE_PUT ? copyBytes(hit.value) : undefined;
   }
 
   #readSequence(options: ReadOptions | undefined): number {
@@ -865,8 +867,8 @@ export class DB implements AsyncDisposable {
         if (plan.prefix && !hasPrefix(e.key, plan.prefix)) break;
         count++;
         yield {
-          key: e.key.slice(),
-          value: plan.keysOnly ? new Uint8Array(0) : e.value.slice(),
+          key: copyBytes(e.key),
+          value: copyBytes(plan.keysOnly ? EMPTY : e.value),
         };
       }
     } finally {
@@ -1105,10 +1107,11 @@ export class DB implements AsyncDisposable {
             !this.#pendingOutputs.has(parsed.number);
         case "log":
           return parsed.number < logNumber && parsed.number !== this.#walNumber;
+        // A manifest rewrite writes a higher-numbered manifest and temp file
+        // before CURRENT moves to them: only lower numbers are obsolete.
         case "manifest":
-          return parsed.number !== this.#versions.manifestNumber;
         case "temp":
-          return !this.#pendingOutputs.has(parsed.number);
+          return parsed.number < this.#versions.manifestNumber;
         default:
           return false;
       }

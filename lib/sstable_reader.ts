@@ -13,6 +13,7 @@
  * @module
  */
 
+import { ByteArena } from "./arena.ts";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { Block, BlockIterator, compareRange, EMPTY_BLOCK } from "./block.ts";
 import type { BlockCache } from "./block_cache.ts";
@@ -36,6 +37,9 @@ import {
   type TableProperties,
 } from "./sstable_format.ts";
 import { compareBytes } from "./bytes.ts";
+
+/** Memory of blocks read from disk (1 MiB slabs: 256 blocks of 4 KiB). */
+const blockArena = new ByteArena(1024 * 1024, 64 * 1024);
 
 // Approximate bytes of the JS objects around a cached block's bytes (the
 // Block, its Uint8Array view, the ArrayBuffer), charged to the cache.
@@ -580,7 +584,9 @@ export class SSTableReader {
         `${what} block of ${handle.size} bytes overruns the table data, which ends at ${end}`,
       );
     }
-    const bytes = this.readAt(handle.offset, total);
+    // Only data blocks come and go with the cache; long-lived meta blocks
+    // get their own buffers so they never pin a slab.
+    const bytes = this.readAt(handle.offset, total, what === "data");
     if (bytes.length !== total) {
       throw new CorruptionError(
         this.path,
@@ -591,8 +597,10 @@ export class SSTableReader {
     return checkBlock(bytes, this.path, handle.offset);
   }
 
-  private readAt(position: number, length: number): Uint8Array {
-    const buf = new Uint8Array(length);
+  private readAt(position: number, length: number, pooled = false): Uint8Array {
+    // Data blocks come from slabs: a fresh 4 KiB buffer per cache miss cost
+    // more than the pread itself (see lib/arena.ts).
+    const buf = pooled ? blockArena.alloc(length) : new Uint8Array(length);
     let done = 0;
     while (done < length) {
       const n = readSync(this.fd, buf, done, length - done, position + done);

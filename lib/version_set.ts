@@ -15,7 +15,12 @@ import { CorruptionError, StrataError } from "./errors.ts";
 import { failpoint } from "./failpoints.ts";
 import { manifestFileName } from "./filenames.ts";
 import { ManifestWriter, readManifest } from "./manifest.ts";
-import { NUM_LEVELS, Version, type VersionEdit } from "./version.ts";
+import {
+  type FileMeta,
+  NUM_LEVELS,
+  Version,
+  type VersionEdit,
+} from "./version.ts";
 
 /** A manifest larger than this is rewritten as one snapshot edit. */
 export const MANIFEST_REWRITE_BYTES = 4 * 1024 * 1024;
@@ -75,7 +80,7 @@ export class VersionSet {
    */
   static async create(dir: string): Promise<VersionSet> {
     const vs = new VersionSet(dir);
-    await vs.#writeNewManifest(1);
+    await vs.#writeNewManifest(1, vs.current, {});
     vs.nextFileNumber = 2;
     return vs;
   }
@@ -101,6 +106,16 @@ export class VersionSet {
     }
     vs.manifestNumber = Number(m[1]);
     const path = join(dir, name);
+    try {
+      await Deno.stat(path);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      throw new CorruptionError(
+        currentPath,
+        0,
+        `names "${name}", which does not exist`,
+      );
+    }
     const contents = readManifest(path);
     let version = Version.empty();
     for (const [i, edit] of contents.edits.entries()) {
@@ -155,13 +170,13 @@ export class VersionSet {
     edit.nextFileNumber = this.nextFileNumber;
     if (edit.lastSequence === undefined) edit.lastSequence = this.lastSequence;
     const next = this.current.apply(edit, manifest.path);
+    // Nothing of the edit is published (version, log number) until it is
+    // durable: a reader of logNumber may delete the WALs it covers.
     if (manifest.size > VersionSet.manifestRewriteBytes) {
-      this.#absorbCounters(edit);
-      this.current = next;
-      await this.#writeNewManifest(this.newFileNumber());
-      return;
+      await this.#writeNewManifest(this.newFileNumber(), next, edit);
+    } else {
+      await manifest.append(edit);
     }
-    await manifest.append(edit);
     this.#absorbCounters(edit);
     this.current = next;
   }
@@ -180,32 +195,41 @@ export class VersionSet {
   }
 
   /** The whole state as one edit: the first record of a new manifest. */
-  #snapshotEdit(): VersionEdit {
-    const added: [number, import("./version.ts").FileMeta][] = [];
+  #snapshotEdit(version: Version, pending: VersionEdit): VersionEdit {
+    const added: [number, FileMeta][] = [];
     for (let level = 0; level < NUM_LEVELS; level++) {
-      for (const f of this.current.files(level)) added.push([level, f]);
+      for (const f of version.files(level)) added.push([level, f]);
     }
-    const pointers: [number, Uint8Array][] = [];
-    this.compactPointers.forEach((k, level) => k && pointers.push([level, k]));
+    const pointers = this.compactPointers.slice();
+    for (const [level, key] of pending.compactPointers ?? []) {
+      pointers[level] = key;
+    }
+    const compactPointers: [number, Uint8Array][] = [];
+    pointers.forEach((k, level) => k && compactPointers.push([level, k]));
     return {
-      logNumber: this.logNumber,
+      logNumber: pending.logNumber ?? this.logNumber,
       nextFileNumber: this.nextFileNumber,
-      lastSequence: this.lastSequence,
+      lastSequence: Math.max(this.lastSequence, pending.lastSequence ?? 0),
       added,
-      compactPointers: pointers,
+      compactPointers,
     };
   }
 
   /**
-   * Writes a manifest holding the current state, then points `CURRENT` at
-   * it: temp file, sync, rename, sync the directory.
+   * Writes a manifest holding `version` and the counters as `pending` will
+   * leave them, then points `CURRENT` at it: temp file, sync, rename, sync
+   * the directory.
    */
-  async #writeNewManifest(number: number): Promise<void> {
+  async #writeNewManifest(
+    number: number,
+    version: Version,
+    pending: VersionEdit,
+  ): Promise<void> {
     const path = manifestFileName(this.dir, number);
     const writer = await ManifestWriter.create(path);
     try {
       if (number >= this.nextFileNumber) this.nextFileNumber = number + 1;
-      await writer.append(this.#snapshotEdit());
+      await writer.append(this.#snapshotEdit(version, pending));
       failpoint("manifest:new-written");
       await setCurrent(this.dir, number, basename(path));
     } catch (err) {

@@ -51,6 +51,28 @@ export function toKey(key: unknown): Uint8Array {
 }
 
 /**
+ * Checks a caller's key for a read, without copying it: reads do not keep
+ * the key, so the copy {@link toKey} makes would be wasted.
+ *
+ * @param key A string (encoded as UTF-8) or bytes (used as they are).
+ * @returns The key's bytes.
+ * @throws {InvalidArgumentError} Like {@link toKey}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { toLookupKey } from "./write_batch.ts";
+ * const key = new Uint8Array([1]);
+ * assert.equal(toLookupKey(key), key);
+ * ```
+ */
+export function toLookupKey(key: unknown): Uint8Array {
+  if (!(key instanceof Uint8Array)) return toKey(key);
+  if (key.length === 0 || key.length > MAX_KEY_BYTES) return toKey(key);
+  return key;
+}
+
+/**
  * Converts a caller's value to a private copy of its bytes.
  *
  * @param value A string (encoded as UTF-8) or bytes (copied).

@@ -192,9 +192,11 @@ function logScale(groups: Group[]): Scale {
     v,
   ): v is number => v !== undefined && v > 0);
   let lo = Math.floor(Math.log10(Math.min(...all, 1e6)));
-  let hi = Math.ceil(Math.log10(Math.max(...all, 1)));
+  // The axis ends just past the largest value, not at the next decade, so
+  // the bars use the width; a twentieth of a decade leaves room to breathe.
+  let hi = Math.log10(Math.max(...all, 1)) + 0.05;
   if (all.length === 0) [lo, hi] = [0, 6];
-  if (hi <= lo) hi = lo + 1;
+  if (hi < lo + 1) hi = lo + 1;
   const x = (v: number) =>
     X0 + ((Math.log10(Math.max(v, 10 ** lo)) - lo) / (hi - lo)) * (X1 - X0);
   const ticks = [];
@@ -204,7 +206,9 @@ function logScale(groups: Group[]): Scale {
       : k >= 3
       ? `${10 ** (k - 3)}k`
       : String(10 ** k);
-  for (let k = lo; k <= hi; k++) ticks.push({ v: 10 ** k, label: decade(k) });
+  for (let k = lo; k <= Math.floor(hi); k++) {
+    ticks.push({ v: 10 ** k, label: decade(k) });
+  }
   return { x, ticks, label: formatShort };
 }
 
