@@ -10,6 +10,7 @@
  * deno run -A bench/peers.ts [--num 200000] [--engines strata,sqlite,denokv]
  *   [--optional] [--benchmarks fillseq,readrandom,…] [--out bench/results]
  *   [--dir /tmp] [--seed 301]
+ * deno run -A bench/peers.ts --render bench/results/peers-200000.json
  * ```
  *
  * @module
@@ -44,6 +45,8 @@ export interface PeersArgs {
   seed: number;
   /** The `deno task` command that reproduces these settings. */
   command: string;
+  /** Re-render the report and chart of this saved `peers-<N>.json`, run nothing. */
+  render: string | undefined;
 }
 
 const DEFAULT_NUM = 200_000;
@@ -74,6 +77,7 @@ export function parsePeersArgs(args: string[]): PeersArgs {
       benchmarks: { type: "string", default: WORKLOAD_NAMES.join(",") },
       out: { type: "string", default: DEFAULT_OUT },
       dir: { type: "string" },
+      render: { type: "string" },
       seed: { type: "string", default: String(DEFAULT_SEED) },
     },
     strict: true,
@@ -119,6 +123,7 @@ export function parsePeersArgs(args: string[]): PeersArgs {
     dir: values.dir,
     seed,
     command: command.join(" "),
+    render: values.render,
   };
 }
 
@@ -214,7 +219,26 @@ async function runEngine(
 }
 
 /**
- * Runs the comparison and writes the report, chart and raw lines.
+ * Writes `peers-<N>.md`, `.svg` and `.json` of a run to `out`, and prints
+ * the markdown.
+ *
+ * @param run The run.
+ * @param out Output directory (created if missing).
+ */
+async function writeOutputs(run: PeerRun, out: string): Promise<void> {
+  await Deno.mkdir(out, { recursive: true });
+  const stem = `${out}/peers-${run.num}`;
+  const chartName = `peers-${run.num}.svg`;
+  const report = renderReport(run, chartName);
+  await Deno.writeTextFile(`${stem}.md`, report);
+  await Deno.writeTextFile(`${out}/${chartName}`, renderChart(run));
+  await Deno.writeTextFile(`${stem}.json`, JSON.stringify(run, null, 1) + "\n");
+  console.log(report);
+  console.error(`bench:peers: wrote ${stem}.md, ${stem}.svg and ${stem}.json`);
+}
+
+/**
+ * Runs the comparison (or, with `--render`, re-renders a saved one) and writes the report, chart and raw lines.
  *
  * @param args Command-line arguments.
  * @returns Exit code: 0, 1 when an engine failed a workload, 2 on usage errors.
@@ -229,9 +253,14 @@ export async function main(args: string[]): Promise<number> {
     );
     console.error(
       "usage: deno task bench:peers [--num N] [--engines strata,sqlite,denokv,leveldb,lmdb] [--optional] " +
-        "[--benchmarks a,b,…] [--out DIR] [--dir TMPDIR] [--seed S]",
+        "[--benchmarks a,b,…] [--out DIR] [--dir TMPDIR] [--seed S] | --render peers-N.json [--out DIR]",
     );
     return 2;
+  }
+  if (opts.render !== undefined) {
+    const run = JSON.parse(await Deno.readTextFile(opts.render)) as PeerRun;
+    await writeOutputs(run, opts.out);
+    return 0;
   }
   const base = await Deno.makeTempDir(
     opts.dir === undefined ? { prefix: "strata-peers-" } : {
@@ -261,20 +290,7 @@ export async function main(args: string[]): Promise<number> {
       lines,
       command: opts.command,
     };
-    await Deno.mkdir(opts.out, { recursive: true });
-    const stem = `${opts.out}/peers-${opts.num}`;
-    const chartName = `peers-${opts.num}.svg`;
-    const report = renderReport(run, chartName);
-    await Deno.writeTextFile(`${stem}.md`, report);
-    await Deno.writeTextFile(`${opts.out}/${chartName}`, renderChart(run));
-    await Deno.writeTextFile(
-      `${stem}.json`,
-      JSON.stringify(run, null, 1) + "\n",
-    );
-    console.log(report);
-    console.error(
-      `bench:peers: wrote ${stem}.md, ${stem}.svg and ${stem}.json`,
-    );
+    await writeOutputs(run, opts.out);
   } finally {
     await Deno.remove(base, { recursive: true }).catch(() => {});
   }

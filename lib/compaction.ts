@@ -20,6 +20,7 @@ import { tableFileName } from "./filenames.ts";
 import { type InternalIterator, TYPE_DELETE } from "./internal_key.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { SSTableWriter } from "./sstable_writer.ts";
+import { yieldToEventLoop } from "./yield.ts";
 import { type FileMeta, NUM_LEVELS, type Version } from "./version.ts";
 
 /** Level-0 files at which writes wait for compaction to catch up. */
@@ -344,7 +345,7 @@ export async function mergeToTables(
       if (
         (entriesRead & 255) === 0 && performance.now() - sliceStart > SLICE_MS
       ) {
-        await new Promise((resolve) => setTimeout(resolve, 0));
+        await yieldToEventLoop();
         if (options.shouldAbort()) {
           writer?.abandon();
           writer = undefined;
