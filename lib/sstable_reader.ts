@@ -38,8 +38,12 @@ import {
 } from "./sstable_format.ts";
 import { compareBytes } from "./bytes.ts";
 
-/** Memory of blocks read from disk (1 MiB slabs: 256 blocks of 4 KiB). */
-const blockArena = new ByteArena(1024 * 1024, 64 * 1024);
+/**
+ * Memory of data blocks read from disk. Slabs of 64 KiB hold 16 blocks of
+ * 4 KiB: allocation is amortised, while a block kept in the cache pins at
+ * most 15 evicted neighbours.
+ */
+const blockArena = new ByteArena(64 * 1024, 16 * 1024);
 
 // Approximate bytes of the JS objects around a cached block's bytes (the
 // Block, its Uint8Array view, the ArrayBuffer), charged to the cache.
