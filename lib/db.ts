@@ -45,6 +45,8 @@ import {
   TYPE_DELETE,
   TYPE_PUT,
 } from "./internal_key.ts";
+import { outputNumbersNeeded } from "./compaction_job.ts";
+import { CompactionRunner } from "./compaction_runner.ts";
 import { failpoint } from "./failpoints.ts";
 import { LevelIterator } from "./level_iterator.ts";
 import { DirectoryLock } from "./lock.ts";
@@ -233,6 +235,7 @@ export class DB implements AsyncDisposable {
   readonly #versions: VersionSet;
   readonly #blockCache: BlockCache;
   readonly #tables: TableCache;
+  readonly #compactions: CompactionRunner;
   readonly #snapshots = new SnapshotList();
   readonly #changed = new Signal();
   /** Table numbers being written and not yet in a version: not obsolete. */
@@ -278,6 +281,7 @@ export class DB implements AsyncDisposable {
     this.#versions = versions;
     this.#blockCache = blockCache;
     this.#tables = new TableCache(dir, blockCache);
+    this.#compactions = new CompactionRunner(this.#tables);
     this.#mem = mem;
     this.#lastSequence = versions.lastSequence;
     this.recovery = recovery;
@@ -976,6 +980,7 @@ export class DB implements AsyncDisposable {
             false,
           );
         }
+        this.#compactions.stop();
       });
     } finally {
       this.#manualCompactions--;
@@ -1014,6 +1019,7 @@ export class DB implements AsyncDisposable {
         if (!plan) break;
         await this.#runCompaction(plan, true);
       }
+      this.#compactions.stop(); // idle: no thread kept
     }).catch((err) => this.#setBackgroundError(err)).finally(() => {
       this.#compacting = undefined;
       this.#changed.notify();
@@ -1042,29 +1048,26 @@ export class DB implements AsyncDisposable {
     const version = this.#versions.current;
     this.#versions.pin(version);
     const bytesIn = [...inputs, ...overlaps].reduce((n, f) => n + f.size, 0);
+    const fileSize = targetFileSize(this.#options);
+    const reserved = Array.from(
+      { length: outputNumbersNeeded(bytesIn, fileSize) },
+      () => this.#newOutputNumber(),
+    );
     try {
-      // Inputs newest first so equal (key, seq) pairs cannot arise out of order.
-      const sources: InternalIterator[] = [];
-      for (const f of inputs) {
-        sources.push(this.#tables.get(f.number).iterator());
+      const deeperLevels: FileMeta[][] = [];
+      for (let l = outLevel + 1; l < NUM_LEVELS; l++) {
+        deeperLevels.push(version.files(l).slice());
       }
-      if (overlaps.length > 0) {
-        sources.push(new LevelIterator(overlaps, this.#tables));
-      }
-      const result = await mergeToTables(new MergingIterator(sources), {
+      const result = await this.#compactions.run({
         dir: this.#dir,
+        inputs, // newest first, so equal (key, seq) pairs keep their order
+        overlaps,
         blockSize: this.#options.blockSize,
         bloomBitsPerKey: this.#options.bloomBitsPerKey,
-        targetFileSize: targetFileSize(this.#options),
+        targetFileSize: fileSize,
         smallestSnapshot: this.#snapshots.oldest(this.#lastSequence),
-        isBottomForKey: (key) => {
-          for (let l = outLevel + 1; l < NUM_LEVELS; l++) {
-            if (version.filesForKey(l, key).length > 0) return false;
-          }
-          return true;
-        },
-        newFileNumber: () => this.#newOutputNumber(),
-        shouldAbort: () => this.#closing,
+        deeperLevels,
+        outputNumbers: reserved,
       });
       if (result.aborted) return;
       await syncDirectory(this.#dir);
@@ -1072,7 +1075,6 @@ export class DB implements AsyncDisposable {
       edit.added = result.outputs.map((f): [number, FileMeta] => [outLevel, f]);
       await this.#versions.logAndApply(edit);
       failpoint("compaction:manifest-appended");
-      for (const f of result.outputs) this.#pendingOutputs.delete(f.number);
       this.#compactionCount++;
       this.#compactionBytesRead += bytesIn;
       this.#compactionBytesWritten += result.outputs.reduce(
@@ -1081,6 +1083,9 @@ export class DB implements AsyncDisposable {
       );
     } finally {
       this.#versions.unpin(version);
+      // Outputs are live in the version now, or (aborted, failed) orphans
+      // for the next sweep to delete.
+      for (const n of reserved) this.#pendingOutputs.delete(n);
     }
     this.#changed.notify();
     await this.#deleteObsoleteFiles();
@@ -1221,6 +1226,7 @@ export class DB implements AsyncDisposable {
     if (this.#closed || this.#closing) return;
     this.#closing = true;
     this.#changed.notify();
+    this.#compactions.stop(); // a merge in flight is abandoned, not awaited
     try {
       await this.#flushing;
       await this.#compacting;

@@ -1,0 +1,132 @@
+/**
+ * A compaction as self-contained data: which tables to merge, how to write
+ * the output, and what may be dropped. Being plain data, a job can run on
+ * the main thread or be posted to a Worker (lib/compaction_worker.ts), so
+ * that compaction's CPU work runs on another core.
+ *
+ * @module
+ */
+
+import { BlockCache } from "./block_cache.ts";
+import { type MergeResult, mergeToTables } from "./compaction.ts";
+import { StrataError } from "./errors.ts";
+import type { InternalIterator } from "./internal_key.ts";
+import { LevelIterator } from "./level_iterator.ts";
+import { MergingIterator } from "./merging_iterator.ts";
+import { TableCache } from "./table_cache.ts";
+import type { FileMeta } from "./version.ts";
+
+/** Everything a compaction needs to know, as structured-cloneable data. */
+export interface CompactionJob {
+  /** Database directory. */
+  dir: string;
+  /** Input tables of the upper level, newest first (each may overlap). */
+  inputs: FileMeta[];
+  /** Input tables of the output level: disjoint, sorted by key. */
+  overlaps: FileMeta[];
+  /** Block size of the output tables. */
+  blockSize: number;
+  /** Bloom bits per key of the output tables. */
+  bloomBitsPerKey: number;
+  /** Cut output files at this size. */
+  targetFileSize: number;
+  /** Oldest sequence number a reader may still need. */
+  smallestSnapshot: number;
+  /** Files of each level below the output level (for dropping tombstones). */
+  deeperLevels: FileMeta[][];
+  /** File numbers reserved for the outputs, used in order. */
+  outputNumbers: number[];
+}
+
+/**
+ * How many output numbers to reserve for a job over `inputBytes`: outputs
+ * never exceed the input, and every file but the last reaches the target.
+ *
+ * @param inputBytes Bytes of all input tables.
+ * @param targetFileSize The output file size.
+ * @returns A safe count.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { outputNumbersNeeded } from "./compaction_job.ts";
+ * assert.equal(outputNumbersNeeded(10, 4), 7);
+ * ```
+ */
+export function outputNumbersNeeded(
+  inputBytes: number,
+  targetFileSize: number,
+): number {
+  return Math.ceil(inputBytes / targetFileSize) + 4;
+}
+
+/**
+ * Runs a job: merges its inputs into new synced tables.
+ *
+ * @param job The job.
+ * @param tables Where to open the inputs (a private cache when omitted).
+ * @param shouldAbort Asked between slices; true stops and deletes outputs.
+ * @returns What was written.
+ *
+ * @example An empty job writes nothing
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { runCompactionJob } from "./compaction_job.ts";
+ * const result = await runCompactionJob({
+ *   dir: ".", inputs: [], overlaps: [], blockSize: 4096, bloomBitsPerKey: 10,
+ *   targetFileSize: 1 << 20, smallestSnapshot: 0, deeperLevels: [], outputNumbers: [],
+ * });
+ * assert.equal(result.outputs.length, 0);
+ * ```
+ */
+export async function runCompactionJob(
+  job: CompactionJob,
+  tables: TableCache = new TableCache(job.dir, new BlockCache(0)),
+  shouldAbort: () => boolean = () => false,
+): Promise<MergeResult> {
+  const sources: InternalIterator[] = [];
+  for (const f of job.inputs) sources.push(tables.get(f.number).iterator());
+  if (job.overlaps.length > 0) {
+    sources.push(new LevelIterator(job.overlaps, tables));
+  }
+  let next = 0;
+  return await mergeToTables(new MergingIterator(sources), {
+    dir: job.dir,
+    blockSize: job.blockSize,
+    bloomBitsPerKey: job.bloomBitsPerKey,
+    targetFileSize: job.targetFileSize,
+    smallestSnapshot: job.smallestSnapshot,
+    isBottomForKey: (key) =>
+      job.deeperLevels.every((files) => !levelHolds(files, key)),
+    newFileNumber: () => {
+      const n = job.outputNumbers[next++];
+      if (n === undefined) {
+        throw new StrataError(
+          "INTERNAL",
+          "Compaction ran out of reserved file numbers",
+        );
+      }
+      return n;
+    },
+    shouldAbort,
+  });
+}
+
+/** Whether a disjoint, sorted level has a file whose range holds `key`. */
+function levelHolds(files: readonly FileMeta[], key: Uint8Array): boolean {
+  let lo = 0;
+  let hi = files.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compare(files[mid]!.largestKey, key) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  const f = files[lo];
+  return f !== undefined && compare(f.smallestKey, key) <= 0;
+}
+
+function compare(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
