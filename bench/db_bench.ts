@@ -6,8 +6,9 @@
  *
  * Data: 100,000 entries of 16-byte keys (16 decimal digits drawn from a
  * seeded PRNG, the last one even) and 100-byte values, written in random
- * order, then flushed and compacted, so reads come from SSTables; the block
- * cache (32 MiB by default) holds every block and is warmed before timing.
+ * order, then flushed, with background compaction waited for, so reads come
+ * from SSTables (level 1); the block cache (32 MiB by default) holds all
+ * ~12 MB of blocks and is warmed before timing.
  * A second database holds the first 10,000 of those entries and is never
  * flushed, so its reads come from the memtable. Absent keys are present
  * ones plus one: odd, so each sorts right after a stored key and before the

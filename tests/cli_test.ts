@@ -518,6 +518,9 @@ Deno.test("deno compile builds a strata executable that runs with read/write per
         "compile",
         "--allow-read",
         "--allow-write",
+        // The compaction worker is loaded by URL at run time: embed it.
+        "--include",
+        new URL("../lib/compaction_worker.ts", import.meta.url).pathname,
         "--output",
         output,
         CLI,
@@ -541,5 +544,8 @@ Deno.test("deno compile builds a strata executable that runs with read/write per
     const get = await new Deno.Command(output, { args: ["get", db, "k"] })
       .output();
     assert.equal(decoder.decode(get.stdout), "v\n");
+    const compact = await new Deno.Command(output, { args: ["compact", db] })
+      .output();
+    assert.equal(compact.code, 0, decoder.decode(compact.stderr));
   });
 });
