@@ -8,13 +8,14 @@
  */
 
 import { BlockCache } from "./block_cache.ts";
+import { compareBytes } from "./bytes.ts";
 import { type MergeResult, mergeToTables } from "./compaction.ts";
 import { StrataError } from "./errors.ts";
 import type { InternalIterator } from "./internal_key.ts";
 import { LevelIterator } from "./level_iterator.ts";
 import { MergingIterator } from "./merging_iterator.ts";
 import { TableCache } from "./table_cache.ts";
-import type { FileMeta } from "./version.ts";
+import { type FileMeta, findFile } from "./version.ts";
 
 /** Everything a compaction needs to know, as structured-cloneable data. */
 export interface CompactionJob {
@@ -114,19 +115,6 @@ export async function runCompactionJob(
 
 /** Whether a disjoint, sorted level has a file whose range holds `key`. */
 function levelHolds(files: readonly FileMeta[], key: Uint8Array): boolean {
-  let lo = 0;
-  let hi = files.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compare(files[mid]!.largestKey, key) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  const f = files[lo];
-  return f !== undefined && compare(f.smallestKey, key) <= 0;
-}
-
-function compare(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
+  const f = files[findFile(files, key)];
+  return f !== undefined && compareBytes(f.smallestKey, key) <= 0;
 }

@@ -17,7 +17,7 @@
 import { join, resolve } from "node:path";
 import { copyBytes } from "./arena.ts";
 import { BlockCache } from "./block_cache.ts";
-import { hasPrefix, prefixSuccessor } from "./bytes.ts";
+import { hasPrefix } from "./bytes.ts";
 import {
   type CompactionPlan,
   compactionScores,
@@ -41,7 +41,6 @@ import { logFileName, parseFileName } from "./filenames.ts";
 import {
   type EntryType,
   type InternalIterator,
-  MAX_SEQUENCE,
   TYPE_DELETE,
   TYPE_PUT,
 } from "./internal_key.ts";
@@ -51,6 +50,7 @@ import { failpoint } from "./failpoints.ts";
 import { LevelIterator } from "./level_iterator.ts";
 import { DirectoryLock } from "./lock.ts";
 import { MemTable } from "./memtable.ts";
+import { type RecoveryReport, replayLogs } from "./recovery.ts";
 import { MergingIterator } from "./merging_iterator.ts";
 import {
   describe,
@@ -60,6 +60,12 @@ import {
 } from "./options.ts";
 import { Snapshot, SnapshotList } from "./snapshot.ts";
 import { TableCache } from "./table_cache.ts";
+import {
+  type Entry,
+  planScan,
+  type ScanOptions,
+  type ScanPlan,
+} from "./scan_plan.ts";
 import { UserIterator } from "./user_iterator.ts";
 import { yieldToEventLoop } from "./yield.ts";
 import {
@@ -69,7 +75,7 @@ import {
   type VersionEdit,
 } from "./version.ts";
 import { syncDirectory, VersionSet } from "./version_set.ts";
-import { replayWal, WalWriter } from "./wal.ts";
+import { WalWriter } from "./wal.ts";
 import {
   type Bytes,
   toBound,
@@ -81,6 +87,8 @@ import {
 
 export type { Bytes } from "./write_batch.ts";
 export type { OpenOptions } from "./options.ts";
+export type { Entry, ScanOptions } from "./scan_plan.ts";
+export type { RecoveryReport } from "./recovery.ts";
 
 /** Options of a single write. */
 export interface WriteOptions {
@@ -95,36 +103,6 @@ export interface WriteOptions {
 export interface ReadOptions {
   /** Read the database as of this snapshot. */
   snapshot?: Snapshot;
-}
-
-/** Options of {@link DB.scan}. Bounds and prefix intersect. */
-export interface ScanOptions {
-  /** Keys strictly greater than this. */
-  gt?: Bytes;
-  /** Keys greater than or equal to this. */
-  gte?: Bytes;
-  /** Keys strictly less than this. */
-  lt?: Bytes;
-  /** Keys less than or equal to this. */
-  lte?: Bytes;
-  /** Only keys that start with this. */
-  prefix?: Bytes;
-  /** Walk from the largest key down. */
-  reverse?: boolean;
-  /** Yield at most this many entries (counted in the scan's direction). */
-  limit?: number;
-  /** Read the database as of this snapshot. */
-  snapshot?: Snapshot;
-  /** Yield empty values (cheaper when only keys matter). */
-  keysOnly?: boolean;
-}
-
-/** One entry of a scan: fresh arrays the caller may keep and mutate. */
-export interface Entry {
-  /** The key. */
-  key: Uint8Array;
-  /** The value (empty with `keysOnly`). */
-  value: Uint8Array;
 }
 
 /** Per-level figures of {@link DBStats}. */
@@ -161,35 +139,8 @@ export interface DBStats {
   walSyncs: number;
 }
 
-/** What recovery found in the WALs when the database was opened. */
-export interface RecoveryReport {
-  /** WAL files replayed. */
-  logFiles: number;
-  /** Write batches replayed. */
-  batches: number;
-  /** Entries replayed. */
-  entries: number;
-  /** Bytes of torn or corrupt WAL tail that were dropped (0 when clean). */
-  droppedBytes: number;
-  /** Why bytes were dropped, with the file and offset. */
-  dropReasons: string[];
-}
-
 const EMPTY = new Uint8Array(0);
 const RESOLVED: Promise<void> = Promise.resolve();
-
-/** A validated scan: bounds folded together, prefix turned into bounds. */
-interface ScanPlan {
-  sequence: number;
-  reverse: boolean;
-  keysOnly: boolean;
-  limit: number;
-  lower: Uint8Array | undefined;
-  lowerInclusive: boolean;
-  upper: Uint8Array | undefined;
-  upperInclusive: boolean;
-  prefix: Uint8Array | undefined;
-}
 
 /** A waitable signal that background work changed something. */
 class Signal {
@@ -750,101 +701,8 @@ export class DB implements AsyncDisposable {
    */
   scan(options: ScanOptions = {}): AsyncIterableIterator<Entry> {
     this.#checkOpen();
-    const plan = this.#planScan(options);
+    const plan = planScan(options, (snap) => this.#snapshotSequence(snap));
     return this.#scanEntries(plan);
-  }
-
-  #planScan(options: ScanOptions): ScanPlan {
-    if (typeof options !== "object" || options === null) {
-      throw new InvalidArgumentError(
-        `Invalid scan options ${describe(options)}: expected an object`,
-      );
-    }
-    const known = [
-      "gt",
-      "gte",
-      "lt",
-      "lte",
-      "prefix",
-      "reverse",
-      "limit",
-      "snapshot",
-      "keysOnly",
-    ];
-    for (const name of Object.keys(options)) {
-      if (!known.includes(name)) {
-        throw new InvalidArgumentError(`Unknown scan option "${name}"`);
-      }
-    }
-    for (const flag of ["reverse", "keysOnly"] as const) {
-      const v = options[flag];
-      if (v !== undefined && typeof v !== "boolean") {
-        throw new InvalidArgumentError(
-          `Invalid scan option "${flag}": ${describe(v)} is not a boolean`,
-        );
-      }
-    }
-    const limit = options.limit;
-    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
-      throw new InvalidArgumentError(
-        `Invalid scan option "limit": ${
-          describe(limit)
-        } is not a non-negative integer`,
-      );
-    }
-    let lower: Uint8Array | undefined;
-    let lowerInclusive = true;
-    let upper: Uint8Array | undefined;
-    let upperInclusive = true;
-    const tighten = (
-      bound: Uint8Array,
-      inclusive: boolean,
-      isLower: boolean,
-    ) => {
-      if (isLower) {
-        const c = lower === undefined ? 1 : compare(bound, lower);
-        if (c > 0 || (c === 0 && !inclusive)) {
-          [lower, lowerInclusive] = [bound, inclusive];
-        }
-      } else {
-        const c = upper === undefined ? -1 : compare(bound, upper);
-        if (c < 0 || (c === 0 && !inclusive)) {
-          [upper, upperInclusive] = [bound, inclusive];
-        }
-      }
-    };
-    if (options.gte !== undefined) {
-      tighten(toBound(options.gte, "gte"), true, true);
-    }
-    if (options.gt !== undefined) {
-      tighten(toBound(options.gt, "gt"), false, true);
-    }
-    if (options.lte !== undefined) {
-      tighten(toBound(options.lte, "lte"), true, false);
-    }
-    if (options.lt !== undefined) {
-      tighten(toBound(options.lt, "lt"), false, false);
-    }
-    let prefix: Uint8Array | undefined;
-    if (options.prefix !== undefined) {
-      prefix = toBound(options.prefix, "prefix");
-      if (prefix.length > 0) {
-        tighten(prefix, true, true);
-        const end = prefixSuccessor(prefix);
-        if (end) tighten(end, false, false);
-      }
-    }
-    return {
-      sequence: this.#snapshotSequence(options.snapshot),
-      reverse: options.reverse ?? false,
-      keysOnly: options.keysOnly ?? false,
-      limit: limit ?? Infinity,
-      lower,
-      lowerInclusive,
-      upper,
-      upperInclusive,
-      prefix,
-    };
   }
 
   async *#scanEntries(plan: ScanPlan): AsyncGenerator<Entry> {
@@ -1247,12 +1105,6 @@ export class DB implements AsyncDisposable {
   }
 }
 
-function compare(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
-}
-
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -1265,69 +1117,4 @@ async function fileExists(path: string): Promise<boolean> {
     if (err instanceof Deno.errors.NotFound) return false;
     throw err;
   }
-}
-
-/**
- * Replays every WAL the manifest does not cover, oldest first, into a new
- * memtable. Stops at the first torn or corrupt record: later records, and
- * later logs, would leave a gap in history, so they are dropped and
- * reported (point-in-time recovery).
- */
-async function replayLogs(dir: string, versions: VersionSet) {
-  const logs: number[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    const parsed = parseFileName(entry.name);
-    if (parsed?.kind === "log" && parsed.number >= versions.logNumber) {
-      logs.push(parsed.number);
-    }
-    // Never reuse the number of a file on disk, even one the manifest does
-    // not know (a table written just before a crash).
-    if (parsed && parsed.number >= versions.nextFileNumber) {
-      versions.nextFileNumber = parsed.number + 1;
-    }
-  }
-  logs.sort((a, b) => a - b);
-  const mem = new MemTable();
-  const report: RecoveryReport = {
-    logFiles: 0,
-    batches: 0,
-    entries: 0,
-    droppedBytes: 0,
-    dropReasons: [],
-  };
-  let lastSequence = versions.lastSequence;
-  let stopped = false;
-  for (const number of logs) {
-    const path = logFileName(dir, number);
-    if (stopped) {
-      const size = (await Deno.stat(path)).size;
-      report.droppedBytes += size;
-      report.dropReasons.push(`"${path}": follows a damaged log`);
-      continue;
-    }
-    report.logFiles++;
-    const result = replayWal(path, (first, ops) => {
-      for (let i = 0; i < ops.length; i++) {
-        const op = ops[i]!;
-        mem.add(first + i, op.type, op.key, op.value);
-      }
-      lastSequence = Math.max(lastSequence, first + ops.length - 1);
-    });
-    report.batches += result.batches;
-    report.entries += result.entries;
-    if (result.droppedBytes > 0) {
-      report.droppedBytes += result.droppedBytes;
-      report.dropReasons.push(
-        `"${path}" at offset ${result.dropOffset ?? result.validBytes}: ${
-          result.dropReason ?? "torn record"
-        }`,
-      );
-      stopped = true;
-    }
-    versions.nextFileNumber = Math.max(versions.nextFileNumber, number + 1);
-  }
-  if (lastSequence > MAX_SEQUENCE) {
-    throw new StrataError("SEQUENCE", "Sequence numbers exhausted");
-  }
-  return { mem, report, lastSequence };
 }
