@@ -6,6 +6,8 @@
  * @module
  */
 
+import { Prng } from "../../cli/bench.ts";
+
 /** Key length of the db_bench workloads. */
 export const KEY_SIZE = 16;
 /** Value length of the db_bench workloads. */
@@ -18,61 +20,6 @@ export const DEFAULT_SEED = 301;
 const POOL_SIZE = 1 << 20;
 const DOT = 0x2e; // "." sorts just below "0", so a missing key falls between stored ones
 const ZERO = 0x30;
-
-/**
- * A seeded PRNG (mulberry32): 32-bit state, period 2^32, fast, and the same
- * sequence in every process for the same seed.
- *
- * @example Same seed, same sequence
- * ```ts
- * import { Rng } from "./keys.ts";
- * const a = new Rng(7), b = new Rng(7);
- * if (a.below(1000) !== b.below(1000)) throw new Error("not deterministic");
- * ```
- */
-export class Rng {
-  #state: number;
-
-  /** @param seed Any integer; equal seeds give equal sequences. */
-  constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-
-  /**
-   * Draws the next 32-bit unsigned integer.
-   *
-   * @returns An integer in [0, 2^32).
-   *
-   * @example
-   * ```ts
-   * import { Rng } from "./keys.ts";
-   * const x = new Rng(1).next();
-   * if (x < 0 || x >= 2 ** 32) throw new Error("out of range");
-   * ```
-   */
-  next(): number {
-    let t = (this.#state = (this.#state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  }
-
-  /**
-   * Draws a uniform integer below `n`.
-   *
-   * @param n Exclusive upper bound, at most 2^32.
-   * @returns An integer in [0, n).
-   *
-   * @example
-   * ```ts
-   * import { Rng } from "./keys.ts";
-   * if (new Rng(3).below(10) >= 10) throw new Error("out of range");
-   * ```
-   */
-  below(n: number): number {
-    return Math.floor((this.next() / 4294967296) * n);
-  }
-}
 
 /**
  * Draws `count` indices uniformly from [0, n), with replacement (db_bench's
@@ -95,7 +42,7 @@ export function randomIndices(
   count: number,
   n: number,
 ): Uint32Array {
-  const rng = new Rng(seed);
+  const rng = new Prng(seed);
   const out = new Uint32Array(count);
   for (let i = 0; i < count; i++) out[i] = rng.below(n);
   return out;
@@ -118,7 +65,7 @@ export function randomIndices(
  * ```
  */
 export function shuffledIndices(seed: number, n: number): Uint32Array {
-  const rng = new Rng(seed);
+  const rng = new Prng(seed);
   const out = new Uint32Array(n);
   for (let i = 0; i < n; i++) out[i] = i;
   for (let i = n - 1; i > 0; i--) {
@@ -168,7 +115,7 @@ export class KeySpace {
       writeDecimal(this.#missing, i * KEY_SIZE, KEY_SIZE - 1, i);
       this.#missing[i * KEY_SIZE + KEY_SIZE - 1] = DOT;
     }
-    const rng = new Rng(seed ^ 0x5eed);
+    const rng = new Prng(seed ^ 0x5eed);
     this.#pool = new Uint8Array(POOL_SIZE + VALUE_SIZE);
     for (let i = 0; i < this.#pool.length; i++) {
       this.#pool[i] = rng.next() & 0xff;
