@@ -207,6 +207,7 @@ export class DB implements AsyncDisposable {
   #manualCompactions = 0;
   #walSyncsBefore = 0;
   #opsSinceYield = 0;
+  #walDirSynced: Promise<void> = RESOLVED;
 
   #userBytes = 0;
   #walBytesWritten = 0;
@@ -402,8 +403,17 @@ export class DB implements AsyncDisposable {
     this.#mem.add(seq, type, key, value);
     this.#walBytesWritten += wal.size - before;
     this.#userBytes += key.length + value.length;
-    if (sync) return wal.sync();
+    if (sync) return this.#syncWal(wal);
     return this.#pace(1);
+  }
+
+  /**
+   * Makes a WAL's bytes durable: its data (group commit), and, for a WAL
+   * created by a rotation, the directory entry that names it.
+   */
+  async #syncWal(wal: WalWriter): Promise<void> {
+    await wal.sync();
+    await this.#walDirSynced;
   }
 
   /**
@@ -462,7 +472,7 @@ export class DB implements AsyncDisposable {
     }
     this.#walBytesWritten += wal.size - before;
     this.#userBytes += batch.byteSize;
-    if (sync) await wal.sync();
+    if (sync) await this.#syncWal(wal);
     else await this.#pace(ops.length);
   }
 
@@ -557,6 +567,10 @@ export class DB implements AsyncDisposable {
     this.#mem = new MemTable();
     this.#wal = wal;
     this.#walNumber = number;
+    // Durable writes to the new WAL also wait for its directory entry.
+    const dirSynced = syncDirectory(this.#dir);
+    dirSynced.catch(() => {}); // reported to the durable writers awaiting it
+    this.#walDirSynced = dirSynced;
     this.#flushing = this.#flushImmutable().catch((err) =>
       this.#setBackgroundError(err)
     )
