@@ -79,9 +79,8 @@ import { WalWriter } from "./wal.ts";
 import {
   type Bytes,
   toBound,
-  toKey,
   toLookupKey,
-  toValue,
+  toValueView,
   WriteBatch,
 } from "./write_batch.ts";
 
@@ -350,8 +349,10 @@ export class DB implements AsyncDisposable {
    */
   put(key: Bytes, value: Bytes, options?: WriteOptions): Promise<void> {
     try {
-      const k = toKey(key);
-      const v = toValue(value);
+      // No copies: the WAL and the memtable consume the caller's bytes
+      // before this returns (the memtable keeps a copy of its own).
+      const k = toLookupKey(key);
+      const v = toValueView(value);
       return this.#applySingle(TYPE_PUT, k, v, this.#syncOption(options));
     } catch (err) {
       return Promise.reject(err);
@@ -366,7 +367,7 @@ export class DB implements AsyncDisposable {
    */
   delete(key: Bytes, options?: WriteOptions): Promise<void> {
     try {
-      const k = toKey(key);
+      const k = toLookupKey(key);
       return this.#applySingle(
         TYPE_DELETE,
         k,

@@ -7,17 +7,19 @@
  * per node. A node is the offset of its record in the arena:
  *
  * ```
- * +----+----+----+----+-----+--------+--------+-------+------+------+---------+-----+-----------+
- * | w0 | w1 | w2 | w3 | len | seq hi | seq lo | index | type | prev | next[0] | ... | next[h-1] |
- * +----+----+----+----+-----+--------+--------+-------+------+------+---------+-----+-----------+
+ * +----+----+----+----+------+--------+--------+-------+-----+------+------+------+--------------+
+ * | w0 | w1 | w2 | w3 | klen | seq hi | seq lo | chunk | off | vlen | type | prev | next[0..h-1] |
+ * +----+----+----+----+------+--------+--------+-------+-----+------+------+------+--------------+
  *   w0..w3  key bytes 0..15 as big-endian u32 words (zero padded), sign bit
  *           flipped so that a signed int32 comparison is a memcmp
- *   len     key length in bytes
+ *   klen    key length in bytes
  *   seq     sequence number: floor(seq / 2^32) and seq mod 2^32
- *   index   position of the key and value in the `keys`/`values` arrays
+ *   chunk   index of the byte chunk holding the key and value
+ *   off     where the key starts in that chunk; the value follows it
+ *   vlen    value length in bytes
  *   type    TYPE_PUT or TYPE_DELETE
  *   prev    previous node on the bottom level (0: none)
- *   next[i] next node on level i (0: none)
+ *   next[i] next node on level i (0: none); h is the node's height
  * ```
  *
  * Why this shape: most comparisons are decided by the key words, so a
@@ -30,10 +32,19 @@
  * size of a real memtable (25k entries for 4 MiB), and its entries move,
  * so its iterators would have to re-seek after inserts: not worth it.
  *
+ * The memtable owns its bytes: `add` copies each key and value, side by
+ * side, into 256 KiB chunks it bump-allocates (an entry over 64 KiB gets
+ * a chunk of its own). Keeping the caller's arrays instead cost two
+ * typed-array objects per entry (about 100 bytes of V8 heap each) that all
+ * lived until the flush, so they were promoted to old space and the
+ * garbage collector took a fifth of the write path. Now the heap holds
+ * one object per chunk, and callers may reuse their buffers.
+ *
  * Offset 0 is the head node (of full height), so 0 doubles as "none".
- * Nodes never move or get unlinked, so iterators stay valid while entries
- * are added; they hold an offset and re-read the arena (which may have been
- * replaced by a bigger copy) on every step.
+ * Nodes never move or get unlinked and chunks are never moved or reused,
+ * so iterators stay valid while entries are added; they hold an offset and
+ * re-read the arena (which may have been replaced by a bigger copy) on
+ * every step.
  *
  * @module
  */
@@ -44,13 +55,15 @@ const W0 = 0;
 const W1 = 1;
 const W2 = 2;
 const W3 = 3;
-const LEN = 4;
+const KLEN = 4;
 const SEQ_HI = 5;
 const SEQ_LO = 6;
-const INDEX = 7;
-const TYPE = 8;
-const PREV = 9;
-const NEXT = 10;
+const CHUNK = 7;
+const OFFSET = 8;
+const VLEN = 9;
+const TYPE = 10;
+const PREV = 11;
+const NEXT = 12;
 /** Bytes of a key held inline in a node record (four u32 words). */
 const INLINE_BYTES = 16;
 /** 4^12 = 16M entries before the list degrades, far above any memtable. */
@@ -58,13 +71,26 @@ const MAX_HEIGHT = 12;
 const HEAD = 0;
 const TWO_POW_32 = 4294967296;
 /**
- * Estimated bytes per entry besides key and value: the node record (about
- * 45 bytes at an average height of 4/3) plus the seq and type an SSTable
- * entry carries; flushes trigger on key + value + this.
+ * Estimated bytes per entry besides key and value: the node record, 12
+ * words plus 4/3 `next` words at the average height, about 53 bytes,
+ * rounded up. Flushes trigger on key + value + this.
  */
-const ENTRY_OVERHEAD = 48;
-/** Room for about 1,000 nodes before the first arena growth. */
+const ENTRY_OVERHEAD = 56;
+/** Room for about 900 nodes before the first arena growth. */
 const INITIAL_ARENA = 12 * 1024;
+/**
+ * Size of a shared byte chunk: big enough that chunk objects are few (16
+ * for a 4 MiB memtable), small enough that a tiny memtable wastes little.
+ */
+const CHUNK_BYTES = 256 * 1024;
+/**
+ * Entries (key + value) above this get a chunk of their own, so a shared
+ * chunk never wastes more than this at its end and a huge value is never
+ * copied twice into a half-used chunk.
+ */
+const LARGE_ENTRY = 64 * 1024;
+/** What key() and value() return before the iterator is first positioned. */
+const EMPTY = new Uint8Array(0);
 
 /** Big-endian u32 of `key[i..i+3]`, zero padded, sign flipped (see above). */
 function keyWord(key: Uint8Array, i: number, len: number): number {
@@ -77,14 +103,23 @@ function keyWord(key: Uint8Array, i: number, len: number): number {
   return w ^ 0x80000000;
 }
 
-/** memcmp of the bytes after the inline ones, then of the lengths. */
-function compareTail(a: Uint8Array, b: Uint8Array): number {
-  const n = a.length < b.length ? a.length : b.length;
+/**
+ * memcmp of the bytes after the inline ones of a stored key (`alen` bytes
+ * at `chunk[at..]`) and `key`, then of the lengths.
+ */
+function compareTail(
+  chunk: Uint8Array,
+  at: number,
+  alen: number,
+  key: Uint8Array,
+  len: number,
+): number {
+  const n = alen < len ? alen : len;
   for (let i = INLINE_BYTES; i < n; i++) {
-    const d = a[i]! - b[i]!;
+    const d = chunk[at + i]! - key[i]!;
     if (d !== 0) return d;
   }
-  return a.length - b.length;
+  return alen - len;
 }
 
 /**
@@ -95,10 +130,13 @@ function compareTail(a: Uint8Array, b: Uint8Array): number {
 class SkipList {
   /** Node records; see the module comment. Replaced when it grows. */
   arena: Int32Array = new Int32Array(INITIAL_ARENA);
-  /** User keys by entry index. */
-  readonly keys: Uint8Array[] = [];
-  /** Values by entry index. */
-  readonly values: Uint8Array[] = [];
+  /** Key and value bytes; a node's CHUNK indexes this. */
+  readonly chunks: Uint8Array[] = [];
+  /** The shared chunk being filled (none until the first add). */
+  chunk: Uint8Array = EMPTY;
+  chunkIndex = -1;
+  /** Bytes of `chunk` in use. */
+  used = 0;
   /** Last node of each level: the predecessors of an appended key. */
   readonly last: Int32Array = new Int32Array(MAX_HEIGHT);
   readonly prevs: Int32Array = new Int32Array(MAX_HEIGHT);
@@ -107,6 +145,7 @@ class SkipList {
   top: number = NEXT + MAX_HEIGHT;
   height = 1;
   bytes = 0;
+  count = 0;
 
   add(seq: number, type: EntryType, key: Uint8Array, value: Uint8Array): void {
     const len = key.length;
@@ -137,18 +176,15 @@ class SkipList {
     const end = node + NEXT + h;
     if (end > this.arena.length) this.grow(end);
     this.top = end;
+    this.store(node, key, value);
     const a = this.arena;
-    const index = this.keys.length;
-    this.keys.push(key);
-    this.values.push(value);
     a[node + W0] = w0;
     a[node + W1] = w1;
     a[node + W2] = w2;
     a[node + W3] = w3;
-    a[node + LEN] = len;
+    a[node + KLEN] = len;
     a[node + SEQ_HI] = Math.floor(seq / TWO_POW_32);
     a[node + SEQ_LO] = seq >>> 0;
-    a[node + INDEX] = index;
     a[node + TYPE] = type;
     const p0 = prevs[0]!;
     a[node + PREV] = p0;
@@ -162,6 +198,52 @@ class SkipList {
     const n0 = a[node + NEXT]!;
     if (n0 !== HEAD) a[n0 + PREV] = node;
     this.bytes += len + value.length + ENTRY_OVERHEAD;
+    this.count++;
+  }
+
+  /** Copies `key` then `value` into a chunk and records where in `node`. */
+  store(node: number, key: Uint8Array, value: Uint8Array): void {
+    const size = key.length + value.length;
+    let chunk: Uint8Array;
+    let index: number;
+    let at: number;
+    if (size > LARGE_ENTRY) {
+      chunk = new Uint8Array(size);
+      index = this.chunks.length;
+      this.chunks.push(chunk);
+      at = 0;
+    } else {
+      if (this.used + size > this.chunk.length) {
+        this.chunk = new Uint8Array(CHUNK_BYTES);
+        this.chunkIndex = this.chunks.length;
+        this.chunks.push(this.chunk);
+        this.used = 0;
+      }
+      chunk = this.chunk;
+      index = this.chunkIndex;
+      at = this.used;
+      this.used = at + size;
+    }
+    chunk.set(key, at);
+    chunk.set(value, at + key.length);
+    const a = this.arena;
+    a[node + CHUNK] = index;
+    a[node + OFFSET] = at;
+    a[node + VLEN] = value.length;
+  }
+
+  /** The key of `node`, a view of its chunk. */
+  keyOf(node: number): Uint8Array {
+    const a = this.arena;
+    const at = a[node + OFFSET]!;
+    return this.chunks[a[node + CHUNK]!]!.subarray(at, at + a[node + KLEN]!);
+  }
+
+  /** The value of `node`, a view of its chunk. */
+  valueOf(node: number): Uint8Array {
+    const a = this.arena;
+    const at = a[node + OFFSET]! + a[node + KLEN]!;
+    return this.chunks[a[node + CHUNK]!]!.subarray(at, at + a[node + VLEN]!);
   }
 
   get(
@@ -178,13 +260,21 @@ class SkipList {
     const a = this.arena;
     if (
       a[node + W0] !== w0 || a[node + W1] !== w1 || a[node + W2] !== w2 ||
-      a[node + W3] !== w3 || a[node + LEN] !== len
+      a[node + W3] !== w3 || a[node + KLEN] !== len
     ) return undefined;
-    const index = a[node + INDEX]!;
-    if (len > INLINE_BYTES && compareTail(this.keys[index]!, key) !== 0) {
+    if (
+      len > INLINE_BYTES &&
+      compareTail(
+          this.chunks[a[node + CHUNK]!]!,
+          a[node + OFFSET]!,
+          len,
+          key,
+          len,
+        ) !== 0
+    ) {
       return undefined;
     }
-    return { type: a[node + TYPE] as EntryType, value: this.values[index]! };
+    return { type: a[node + TYPE] as EntryType, value: this.valueOf(node) };
   }
 
   /** Compares node `n` with the search key: negative when `n` sorts first. */
@@ -207,9 +297,15 @@ class SkipList {
     if (d !== 0) return d;
     d = a[n + W3]! - w3;
     if (d !== 0) return d;
-    const nlen = a[n + LEN]!;
+    const nlen = a[n + KLEN]!;
     if (nlen > INLINE_BYTES || len > INLINE_BYTES) {
-      d = compareTail(this.keys[a[n + INDEX]!]!, key);
+      d = compareTail(
+        this.chunks[a[n + CHUNK]!]!,
+        a[n + OFFSET]!,
+        nlen,
+        key,
+        len,
+      );
     } else {
       d = nlen - len;
     }
@@ -333,9 +429,9 @@ export class MemTable {
   readonly #list = new SkipList();
 
   /**
-   * Adds an entry. The memtable keeps `key` and `value` (no copy): the
-   * caller must not change them afterwards. The same (key, seq) pair must
-   * not be added twice.
+   * Adds an entry. The memtable copies `key` and `value` into chunks of
+   * its own, so the caller may change or reuse both arrays as soon as
+   * this returns. The same (key, seq) pair must not be added twice.
    *
    * @param seq Sequence number, a safe integer >= 0.
    * @param type `TYPE_PUT` or `TYPE_DELETE`.
@@ -347,7 +443,10 @@ export class MemTable {
    * import { MemTable } from "./memtable.ts";
    * import { TYPE_PUT } from "./internal_key.ts";
    * const mt = new MemTable();
-   * mt.add(7, TYPE_PUT, new Uint8Array([1]), new Uint8Array([2]));
+   * const key = new Uint8Array([1]);
+   * mt.add(7, TYPE_PUT, key, new Uint8Array([2]));
+   * key[0] = 5; // the memtable holds its own copy
+   * console.assert(mt.get(new Uint8Array([1]), 7)!.value[0] === 2);
    * console.assert(mt.approximateBytes > 2);
    * ```
    */
@@ -363,7 +462,8 @@ export class MemTable {
    * @param key User key.
    * @param seq Largest visible sequence number (a snapshot).
    * @returns The entry's type and value, or `undefined` when this memtable
-   * holds no visible version of `key`.
+   * holds no visible version of `key`. The value is a view of the
+   * memtable's own bytes: copy it before handing it out or changing it.
    *
    * @example
    * ```ts
@@ -383,9 +483,10 @@ export class MemTable {
   }
 
   /**
-   * Key and value bytes plus an estimate of the per-entry overhead: about
-   * what a flush of this memtable writes. The engine flushes when this
-   * passes `memtableSize`.
+   * Key and value bytes plus an estimate of the per-entry overhead (56
+   * bytes, the size of a node record): about what a flush of this
+   * memtable writes and what it holds in memory. The engine flushes when
+   * this passes `memtableSize`.
    *
    * @returns The estimate in bytes.
    *
@@ -411,13 +512,15 @@ export class MemTable {
    * ```
    */
   get count(): number {
-    return this.#list.keys.length;
+    return this.#list.count;
   }
 
   /**
    * Returns a new iterator over every entry in internal order. It starts
    * unpositioned (not valid): call a seek method first. Entries added
-   * later are seen when the iterator walks past their position.
+   * later are seen when the iterator walks past their position. `key()`
+   * and `value()` return views of the memtable's own bytes that stay
+   * unchanged as long as the memtable lives; callers must not mutate them.
    *
    * @returns An {@link InternalIterator}.
    *
@@ -440,10 +543,20 @@ export class MemTable {
   }
 }
 
-/** Cursor over a {@link SkipList}: a node offset (HEAD when not valid). */
+/**
+ * Cursor over a {@link SkipList}: a node offset (HEAD when not valid). The
+ * engine asks for the key of an entry several times (merging, snapshot
+ * checks, bounds), so the views of the current entry are cached.
+ */
 class MemTableIterator implements InternalIterator {
   readonly #list: SkipList;
   #node = HEAD;
+  /** Node whose key `#key` is (HEAD: none). */
+  #keyNode = HEAD;
+  #key: Uint8Array = EMPTY;
+  /** Node whose value `#value` is (HEAD: none). */
+  #valueNode = HEAD;
+  #value: Uint8Array = EMPTY;
 
   constructor(list: SkipList) {
     this.#list = list;
@@ -478,7 +591,12 @@ class MemTableIterator implements InternalIterator {
   }
 
   key(): Uint8Array {
-    return this.#list.keys[this.#list.arena[this.#node + INDEX]!]!;
+    // Nodes and chunks never change, so a view stays right for its node.
+    if (this.#keyNode !== this.#node) {
+      this.#keyNode = this.#node;
+      this.#key = this.#list.keyOf(this.#node);
+    }
+    return this.#key;
   }
 
   seq(): number {
@@ -492,6 +610,10 @@ class MemTableIterator implements InternalIterator {
   }
 
   value(): Uint8Array {
-    return this.#list.values[this.#list.arena[this.#node + INDEX]!]!;
+    if (this.#valueNode !== this.#node) {
+      this.#valueNode = this.#node;
+      this.#value = this.#list.valueOf(this.#node);
+    }
+    return this.#value;
   }
 }

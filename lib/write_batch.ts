@@ -73,6 +73,29 @@ export function toLookupKey(key: unknown): Uint8Array {
 }
 
 /**
+ * Checks a caller's value without copying it, for a write that consumes
+ * the bytes before it returns (the memtable copies what it keeps).
+ *
+ * @param value A string (encoded as UTF-8) or bytes (used as they are).
+ * @returns The value's bytes.
+ * @throws {InvalidArgumentError} Like {@link toValue}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { toValueView } from "./write_batch.ts";
+ * const value = new Uint8Array([1]);
+ * assert.equal(toValueView(value), value);
+ * ```
+ */
+export function toValueView(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array && value.length <= MAX_VALUE_BYTES) {
+    return value;
+  }
+  return toValue(value);
+}
+
+/**
  * Converts a caller's value to a private copy of its bytes.
  *
  * @param value A string (encoded as UTF-8) or bytes (copied).

@@ -286,6 +286,121 @@ Deno.test("memtable: approximateBytes counts keys, values and overhead", () => {
   assert.equal(mt.approximateBytes, 2 * one + 900);
 });
 
+Deno.test("memtable: owns its bytes, callers may reuse their buffers", () => {
+  const mt = new MemTable();
+  // One buffer reused for every entry, as a write batch decoder might.
+  const key = new Uint8Array(24);
+  const value = new Uint8Array(8);
+  const fill = (i: number) => {
+    key.fill(i);
+    value.fill(100 + i);
+  };
+  for (let i = 0; i < 50; i++) {
+    fill(i);
+    mt.add(i + 1, TYPE_PUT, key, value);
+  }
+  // Overwrite again after the last add.
+  key.fill(0xee);
+  value.fill(0xee);
+  const it = mt.iterator();
+  let i = 0;
+  for (it.seekToFirst(); it.valid(); it.next(), i++) {
+    assert.deepEqual(it.key(), new Uint8Array(24).fill(i));
+    assert.deepEqual(it.value(), new Uint8Array(8).fill(100 + i));
+  }
+  assert.equal(i, 50);
+  for (let i = 0; i < 50; i++) {
+    assert.deepEqual(
+      mt.get(new Uint8Array(24).fill(i), MAX_SEQUENCE),
+      { type: TYPE_PUT, value: new Uint8Array(8).fill(100 + i) },
+    );
+  }
+  assert.equal(mt.get(key, MAX_SEQUENCE), undefined);
+});
+
+Deno.test("memtable: key() and value() views are cached per position", () => {
+  const mt = new MemTable();
+  mt.add(1, TYPE_PUT, enc("a"), enc("1"));
+  mt.add(2, TYPE_PUT, enc("b"), enc("2"));
+  const it = mt.iterator();
+  it.seekToFirst();
+  const k = it.key();
+  const v = it.value();
+  assert.equal(it.key(), k);
+  assert.equal(it.value(), v);
+  it.next();
+  assert.deepEqual(it.key(), enc("b"));
+  assert.deepEqual(it.value(), enc("2"));
+  // The old views still show their own entry.
+  assert.deepEqual(k, enc("a"));
+  assert.deepEqual(v, enc("1"));
+  it.prev();
+  assert.deepEqual(it.key(), enc("a"));
+  assert.deepEqual(it.value(), enc("1"));
+});
+
+Deno.test("memtable: entries spanning chunks, huge values and empty values", () => {
+  const mt = new MemTable();
+  const rand = rng(11);
+  const bytes = (n: number, seed: number) => {
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = (i * 31 + seed) & 255;
+    return out;
+  };
+  // Positioned before the chunks fill up; its entry must not move.
+  mt.add(1_000_000, TYPE_PUT, enc("zz"), enc("one"));
+  const early = mt.iterator();
+  early.seekToFirst();
+  // Sizes around the 64 KiB dedicated-chunk limit and the 256 KiB chunk,
+  // mixed with small ones so entries land at chunk ends.
+  const sizes = [
+    0,
+    1,
+    100,
+    4000,
+    65_536 - 20,
+    65_536 - 19,
+    65_536,
+    70_000,
+    200_000,
+    262_144,
+    1_000_000,
+  ];
+  const want = new Map<string, Uint8Array>();
+  for (let i = 0; i < 400; i++) {
+    const key = enc(`key:${String(i).padStart(20, "0")}`); // 24 bytes
+    const size = i % 5 === 0
+      ? sizes[Math.floor(rand() * sizes.length)]!
+      : Math.floor(rand() * 3000);
+    const value = bytes(size, i);
+    mt.add(i + 1, TYPE_PUT, key, value);
+    want.set(toHex(key), value.slice());
+    value.fill(0); // the copy must not see this
+  }
+  const it = mt.iterator();
+  let n = 0;
+  for (it.seekToFirst(); it.valid(); it.next(), n++) {
+    if (toHex(it.key()) === toHex(enc("zz"))) continue;
+    const v = want.get(toHex(it.key()));
+    assert.ok(v, `unexpected key ${toHex(it.key())}`);
+    assert.deepEqual(it.value(), v);
+  }
+  assert.equal(n, 401);
+  assert.deepEqual(early.key(), enc("zz"));
+  assert.deepEqual(early.value(), enc("one"));
+  early.prev();
+  assert.equal(early.valid(), true);
+  assert.equal(toHex(early.key()), [...want.keys()].sort().at(-1));
+  for (const [hex, v] of want) {
+    const key = new Uint8Array(hex.match(/../g)!.map((h) => parseInt(h, 16)));
+    assert.deepEqual(mt.get(key, MAX_SEQUENCE)?.value, v);
+  }
+  let total = 5 + 3;
+  for (const v of want.values()) total += 24 + v.length;
+  assert.ok(mt.approximateBytes > total);
+  assert.ok(mt.approximateBytes < total + 401 * 200);
+});
+
 /** The sorted-array model of a memtable. */
 class Model {
   entries: Entry[] = [];
@@ -347,7 +462,7 @@ Deno.test("memtable: randomized against a sorted-array model", () => {
           assert.equal(toHex(it.key()), toHex(pos.key));
           assert.equal(it.seq(), pos.seq);
           assert.equal(it.type(), pos.type);
-          assert.equal(it.value(), pos.value);
+          assert.deepEqual(it.value(), pos.value);
         }
       };
       const indexOf = (e: Entry) => model.entries.indexOf(e);
