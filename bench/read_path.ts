@@ -3,7 +3,7 @@
 // readrandom, readseq and readreverse, each beside the same workload on a
 // plain sorted array and a Map in the same run.
 //
-//   deno run -A bench/read_path.ts [--num 1000000] [--cache-mib 8]
+//   deno run -A bench/read_path.ts [--num 1000000] [--cache-mib 32]
 
 import { parseArgs } from "node:util";
 import { compareBytes } from "../lib/bytes.ts";
@@ -12,7 +12,7 @@ import { DB } from "../mod.ts";
 const { values } = parseArgs({
   options: {
     num: { type: "string", default: "1000000" },
-    "cache-mib": { type: "string", default: "8" },
+    "cache-mib": { type: "string", default: "32" },
   },
 });
 const N = Number(values.num);
