@@ -60,7 +60,11 @@ export async function openStrataBenchStore(
     async reset() {
       await db.close();
       for await (const entry of Deno.readDir(dir)) {
-        if (parseFileName(entry.name)) await Deno.remove(join(dir, entry.name));
+        if (parseFileName(entry.name)) {
+          await Deno.remove(join(dir, entry.name)).catch((err) => {
+            if (!(err instanceof Deno.errors.NotFound)) throw err;
+          });
+        }
       }
       db = await DB.open(dir, options);
     },

@@ -206,6 +206,7 @@ export class DB implements AsyncDisposable {
   #manualCompactions = 0;
   #walSyncsBefore = 0;
   #opsSinceYield = 0;
+  #sweeps: Promise<void> = RESOLVED;
   #walDirSynced: Promise<void> = RESOLVED;
 
   #userBytes = 0;
@@ -968,8 +969,16 @@ export class DB implements AsyncDisposable {
    * Deletes files no live version, WAL or manifest needs. Runs after the
    * manifest edit that dropped them is durable.
    */
-  async #deleteObsoleteFiles(): Promise<void> {
-    if (this.#options.readOnly) return;
+  #deleteObsoleteFiles(): Promise<void> {
+    // One sweep at a time, and close() waits for the last one.
+    const run = this.#sweeps.then(() => this.#sweepObsoleteFiles());
+    this.#sweeps = run.catch(() => {});
+    return run;
+  }
+
+  async #sweepObsoleteFiles(): Promise<void> {
+    // Closing: leftovers are swept at the next open instead.
+    if (this.#options.readOnly || this.#closing || this.#closed) return;
     const names: string[] = [];
     for await (const entry of Deno.readDir(this.#dir)) names.push(entry.name);
     // Decide in one synchronous step after listing: the live set must not
@@ -1104,6 +1113,7 @@ export class DB implements AsyncDisposable {
       await this.#flushing;
       await this.#compacting;
       await this.#compactionLock;
+      await this.#sweeps;
       await this.#wal?.close();
       await this.#versions.drain();
     } finally {
