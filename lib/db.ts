@@ -17,7 +17,7 @@
 import { join, resolve } from "node:path";
 import { copyBytes } from "./arena.ts";
 import { BlockCache } from "./block_cache.ts";
-import { hasPrefix } from "./bytes.ts";
+import { compareBytes, hasPrefix } from "./bytes.ts";
 import {
   type CompactionPlan,
   compactionScores,
@@ -70,6 +70,7 @@ import { UserIterator } from "./user_iterator.ts";
 import { yieldToEventLoop } from "./yield.ts";
 import {
   type FileMeta,
+  findFile,
   NUM_LEVELS,
   type Version,
   type VersionEdit,
@@ -652,15 +653,25 @@ export class DB implements AsyncDisposable {
 
   #getSync(key: Uint8Array, seq: number): Uint8Array | undefined {
     this.#checkOpen();
-    let hit = this.#mem.get(key, seq) ?? this.#imm?.get(key, seq);
+    // The hot path of every read: no allocation until the result's copy.
+    let hit = this.#mem.count > 0 ? this.#mem.get(key, seq) : undefined;
+    hit ??= this.#imm?.get(key, seq);
     if (!hit) {
       const version = this.#versions.current;
-      for (let level = 0; level < NUM_LEVELS && !hit; level++) {
-        const files = version.files(level);
-        if (files.length === 0) continue;
-        for (const f of version.filesForKey(level, key)) {
+      for (const f of version.files(0)) { // newest first
+        if (
+          compareBytes(key, f.smallestKey) >= 0 &&
+          compareBytes(key, f.largestKey) <= 0
+        ) {
           hit = this.#tables.get(f.number).get(key, seq);
           if (hit) break;
+        }
+      }
+      for (let level = 1; !hit && level < NUM_LEVELS; level++) {
+        const files = version.files(level);
+        const f = files[findFile(files, key)];
+        if (f && compareBytes(key, f.smallestKey) >= 0) {
+          hit = this.#tables.get(f.number).get(key, seq);
         }
       }
     }
