@@ -28,6 +28,7 @@ export const COMMON_OPTIONS: Record<string, OptionSpec> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseCommandArgs } from "./args.ts";
  * const cmd = {
  *   name: "get", args: "<db> <key>", arity: [2, 2] as [number, number],
@@ -36,7 +37,7 @@ export const COMMON_OPTIONS: Record<string, OptionSpec> = {
  *   run: () => Promise.resolve(0),
  * };
  * const args = parseCommandArgs(cmd, ["db", "--hex", "6b"]);
- * console.assert(args.flags.has("hex") && args.positionals[1] === "6b");
+ * assert(args.flags.has("hex") && args.positionals[1] === "6b");
  * ```
  */
 export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
@@ -100,12 +101,13 @@ export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatHelp } from "./args.ts";
  * const text = formatHelp({
  *   name: "compact", args: "<db>", arity: [1, 1], summary: "", description: "Compacts.",
  *   options: {}, run: () => Promise.resolve(0),
  * });
- * console.assert(text.startsWith("Usage: strata compact <db>"));
+ * assert(text.startsWith("Usage: strata compact <db>"));
  * ```
  */
 export function formatHelp(command: Command): string {
@@ -143,9 +145,10 @@ export function formatHelp(command: Command): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { intOption } from "./args.ts";
  * const args = { positionals: [], flags: new Set<string>(), strings: new Map([["limit", "10"]]) };
- * console.assert(intOption(args, "limit", 0) === 10);
+ * assert(intOption(args, "limit", 0) === 10);
  * ```
  */
 export function intOption(
@@ -176,9 +179,10 @@ export function intOption(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bytesArg } from "./args.ts";
- * console.assert(bytesArg("00ff", true, "key")[1] === 255);
- * console.assert(bytesArg("00ff", false, "key").length === 4);
+ * assert(bytesArg("00ff", true, "key")[1] === 255);
+ * assert(bytesArg("00ff", false, "key").length === 4);
  * ```
  */
 export function bytesArg(text: string, hex: boolean, what: string): Uint8Array {

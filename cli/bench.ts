@@ -88,9 +88,10 @@ export type BenchmarkName = typeof BENCHMARKS[number];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Prng } from "./bench.ts";
  * const a = new Prng(7), b = new Prng(7);
- * console.assert(a.next() === b.next() && a.below(10) < 10);
+ * assert(a.next() === b.next() && a.below(10) < 10);
  * ```
  */
 export class Prng {
@@ -128,8 +129,9 @@ export class Prng {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { benchKey } from "./bench.ts";
- * console.assert(new TextDecoder().decode(benchKey(42)) === "0000000000000042");
+ * assert(new TextDecoder().decode(benchKey(42)) === "0000000000000042");
  * ```
  */
 export function benchKey(
@@ -187,8 +189,9 @@ function hashName(name: string): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { needsFreshStore } from "./bench.ts";
- * console.assert(needsFreshStore("fillseq") && !needsFreshStore("overwrite"));
+ * assert(needsFreshStore("fillseq") && !needsFreshStore("overwrite"));
  * ```
  */
 export function needsFreshStore(name: BenchmarkName): boolean {
@@ -205,8 +208,9 @@ export function needsFreshStore(name: BenchmarkName): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { plannedOps } from "./bench.ts";
- * console.assert(plannedOps("fillsync", 100000) === 1000);
+ * assert(plannedOps("fillsync", 100000) === 1000);
  * ```
  */
 export function plannedOps(name: BenchmarkName, num: number): number {
@@ -225,6 +229,7 @@ export function plannedOps(name: BenchmarkName, num: number): number {
  *
  * @example Against an in-memory store
  * ```ts
+ * import assert from "node:assert/strict";
  * import { runBenchmark, type BenchStore } from "./bench.ts";
  * const map = new Map<string, Uint8Array>();
  * const id = (k: Uint8Array) => new TextDecoder().decode(k);
@@ -237,7 +242,7 @@ export function plannedOps(name: BenchmarkName, num: number): number {
  *   reset: () => (map.clear(), Promise.resolve()),
  * };
  * const r = await runBenchmark(store, "fillseq", { num: 100, valueSize: 100, seed: 1 });
- * console.assert(r.ops === 100 && map.size === 100);
+ * assert(r.ops === 100 && map.size === 100);
  * ```
  */
 export async function runBenchmark(

@@ -33,12 +33,13 @@ const MARKER = ".strata-bench";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatBenchTable } from "./bench_command.ts";
  * const table = formatBenchTable([{
  *   name: "fillseq", ops: 10, seconds: 0.001, microsPerOp: 100,
  *   opsPerSec: 10000, mbPerSec: 1.16, note: "",
  * }]);
- * console.assert(table.includes("fillseq") && table.includes("µs/op"));
+ * assert(table.includes("fillseq") && table.includes("µs/op"));
  * ```
  */
 export function formatBenchTable(results: BenchResult[]): string {

@@ -64,9 +64,10 @@ export interface Command {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { UsageError } from "./command.ts";
  * const err = new UsageError('Invalid number "x" for --limit: expected an integer');
- * console.assert(err.message.startsWith("Invalid"));
+ * assert(err.message.startsWith("Invalid"));
  * ```
  */
 export class UsageError extends Error {

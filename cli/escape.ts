@@ -41,9 +41,10 @@ const encoder = new TextEncoder();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeUtf8 } from "./escape.ts";
- * console.assert(decodeUtf8(new Uint8Array([0x68, 0x69])) === "hi");
- * console.assert(decodeUtf8(new Uint8Array([0xff])) === undefined);
+ * assert(decodeUtf8(new Uint8Array([0x68, 0x69])) === "hi");
+ * assert(decodeUtf8(new Uint8Array([0xff])) === undefined);
  * ```
  */
 export function decodeUtf8(bytes: Uint8Array): string | undefined {
@@ -109,10 +110,11 @@ const hexByte = (b: number) => "\\x" + b.toString(16).padStart(2, "0");
  *
  * @example Invalid UTF-8 and backslashes
  * ```ts
+ * import assert from "node:assert/strict";
  * import { escapeBytes } from "./escape.ts";
  * const bytes = new Uint8Array([0x61, 0x5c, 0xff, 0x0a]);
- * console.assert(escapeBytes(bytes, false) === "a\\\\\\xff\n");
- * console.assert(escapeBytes(bytes, true) === "a\\\\\\xff\\n");
+ * assert(escapeBytes(bytes, false) === "a\\\\\\xff\n");
+ * assert(escapeBytes(bytes, true) === "a\\\\\\xff\\n");
  * ```
  */
 export function escapeBytes(bytes: Uint8Array, singleLine: boolean): string {
@@ -169,10 +171,11 @@ export function escapeBytes(bytes: Uint8Array, singleLine: boolean): string {
  *
  * @example Round trip
  * ```ts
+ * import assert from "node:assert/strict";
  * import { escapeBytes, unescapeBytes } from "./escape.ts";
  * const bytes = new Uint8Array([0xe2, 0x82, 0xac, 0x80, 0x5c, 0x09]);
  * const back = unescapeBytes(escapeBytes(bytes, true))!;
- * console.assert(back.join() === bytes.join());
+ * assert(back.join() === bytes.join());
  * ```
  */
 export function unescapeBytes(text: string): Uint8Array | undefined {

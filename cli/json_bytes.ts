@@ -20,9 +20,10 @@ import { decodeUtf8 } from "./escape.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toJsonValue } from "./json_bytes.ts";
  * const out = toJsonValue({ key: new Uint8Array([0x61]), value: new Uint8Array([0xff]) }, false);
- * console.assert(JSON.stringify(out) === '{"key":"a","valueHex":"ff"}');
+ * assert(JSON.stringify(out) === '{"key":"a","valueHex":"ff"}');
  * ```
  */
 export function toJsonValue(value: unknown, hex: boolean): unknown {

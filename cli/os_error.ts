@@ -14,11 +14,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { osErrorReason } from "./os_error.ts";
  * try {
  *   Deno.readFileSync("/no/such/file");
  * } catch (err) {
- *   console.assert(osErrorReason(err) === "no such file or directory");
+ *   assert(osErrorReason(err) === "no such file or directory");
  * }
  * ```
  */

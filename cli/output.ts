@@ -38,12 +38,13 @@ export function writeAll(writer: SyncWriter, data: Uint8Array): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Output } from "./output.ts";
  * const chunks: Uint8Array[] = [];
  * const out = new Output({ writeSync: (p) => (chunks.push(p.slice()), p.length) });
  * out.line("hello");
  * out.flush();
- * console.assert(new TextDecoder().decode(chunks[0]) === "hello\n");
+ * assert(new TextDecoder().decode(chunks[0]) === "hello\n");
  * ```
  */
 export class Output {

@@ -45,10 +45,11 @@ function field(name: string, bytes: Uint8Array, hex: boolean): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatRecord } from "./records.ts";
  * const k = new TextEncoder().encode("a");
- * console.assert(formatRecord(k, new Uint8Array([0xff]), false) === '{"key":"a","valueHex":"ff"}');
- * console.assert(formatRecord(k, undefined, true) === '{"key":"61"}');
+ * assert(formatRecord(k, new Uint8Array([0xff]), false) === '{"key":"a","valueHex":"ff"}');
+ * assert(formatRecord(k, undefined, true) === '{"key":"61"}');
  * ```
  */
 export function formatRecord(
@@ -123,9 +124,10 @@ function readField(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseRecord } from "./records.ts";
  * const r = parseRecord('{"key":"a","valueHex":"ff00"}', false);
- * console.assert(r.key[0] === 0x61 && r.value[0] === 0xff);
+ * assert(r.key[0] === 0x61 && r.value[0] === 0xff);
  * ```
  */
 export function parseRecord(line: string, hex: boolean): KeyValue {

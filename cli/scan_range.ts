@@ -37,10 +37,11 @@ export const RANGE_OPTIONS: Record<string, OptionSpec> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { scanRange } from "./scan_range.ts";
  * const args = { positionals: [], flags: new Set(["reverse"]), strings: new Map([["prefix", "user:"]]) };
  * const options = scanRange(args, false);
- * console.assert(options.reverse === true && options.prefix instanceof Uint8Array);
+ * assert(options.reverse === true && options.prefix instanceof Uint8Array);
  * ```
  */
 export function scanRange(args: ParsedArgs, hex: boolean): ScanOptions {

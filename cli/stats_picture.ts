@@ -28,9 +28,10 @@ const BAR_WIDTH = 20;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fillBar } from "./stats_picture.ts";
- * console.assert(fillBar(0.5) === "[##########..........]");
- * console.assert(fillBar(2).endsWith("!]"));
+ * assert(fillBar(0.5) === "[##########..........]");
+ * assert(fillBar(2).endsWith("!]"));
  * ```
  */
 export function fillBar(fraction: number): string {
@@ -47,6 +48,7 @@ export function fillBar(fraction: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderStats } from "./stats_picture.ts";
  * const text = renderStats({
  *   levels: [{ level: 0, files: 1, bytes: 2048, targetBytes: 4096 }],
@@ -56,7 +58,7 @@ export function fillBar(fraction: number): string {
  *   cache: { hits: 3, misses: 1, bytes: 100, capacity: 1000 },
  *   walSyncs: 0,
  * });
- * console.assert(text.includes("L0") && text.includes("75.0%"));
+ * assert(text.includes("L0") && text.includes("75.0%"));
  * ```
  */
 export function renderStats(stats: DBStats): string {

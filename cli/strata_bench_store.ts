@@ -29,12 +29,13 @@ export interface StrataBenchStore extends BenchStore {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openStrataBenchStore } from "./strata_bench_store.ts";
  * import { runBenchmark } from "./bench.ts";
  * const dir = await Deno.makeTempDir();
  * const store = await openStrataBenchStore(dir);
  * const r = await runBenchmark(store, "fillseq", { num: 10, valueSize: 100, seed: 1 });
- * console.assert(r.ops === 10);
+ * assert(r.ops === 10);
  * await store.close();
  * await Deno.remove(dir, { recursive: true });
  * ```

@@ -15,9 +15,10 @@ const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatBytes } from "./units.ts";
- * console.assert(formatBytes(1536) === "1.50 KiB");
- * console.assert(formatBytes(4 * 1024 * 1024) === "4.00 MiB");
+ * assert(formatBytes(1536) === "1.50 KiB");
+ * assert(formatBytes(4 * 1024 * 1024) === "4.00 MiB");
  * ```
  */
 export function formatBytes(bytes: number): string {
@@ -40,9 +41,10 @@ export function formatBytes(bytes: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatDuration } from "./units.ts";
- * console.assert(formatDuration(65) === "1:05");
- * console.assert(formatDuration(3725) === "1:02:05");
+ * assert(formatDuration(65) === "1:05");
+ * assert(formatDuration(3725) === "1:02:05");
  * ```
  */
 export function formatDuration(seconds: number): string {
@@ -61,8 +63,9 @@ export function formatDuration(seconds: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatCount } from "./units.ts";
- * console.assert(formatCount(1234567) === "1,234,567");
+ * assert(formatCount(1234567) === "1,234,567");
  * ```
  */
 export function formatCount(n: number): string {

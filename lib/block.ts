@@ -52,12 +52,13 @@ const KEY_ARENA = 16 * 1024;
  *
  * @example Build a block and read it back
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Block, BlockBuilder } from "./block.ts";
  * const b = new BlockBuilder();
  * b.add(new Uint8Array([1]), 5, 1, new Uint8Array([42]));
  * const it = new Block(b.finish().slice()).iterator();
  * it.seekToFirst();
- * console.assert(it.seq() === 5 && it.value()[0] === 42);
+ * assert(it.seq() === 5 && it.value()[0] === 42);
  * ```
  */
 export class BlockBuilder {
@@ -255,10 +256,11 @@ function putU32(buf: Uint8Array, p: number, v: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Block, BlockBuilder } from "./block.ts";
  * const b = new BlockBuilder();
  * const block = new Block(b.finish().slice(), "empty.sst", 0);
- * console.assert(block.restartsOffset === 0);
+ * assert(block.restartsOffset === 0);
  * ```
  */
 export class Block {
@@ -358,8 +360,9 @@ function readU32(d: Uint8Array, p: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compareRange } from "./block.ts";
- * console.assert(compareRange(new Uint8Array([9, 1, 2]), 1, 2, new Uint8Array([1, 3])) < 0);
+ * assert(compareRange(new Uint8Array([9, 1, 2]), 1, 2, new Uint8Array([1, 3])) < 0);
  * ```
  */
 export function compareRange(
@@ -381,10 +384,11 @@ export function compareRange(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EMPTY_BLOCK } from "./block.ts";
  * const it = EMPTY_BLOCK.iterator();
  * it.seekToFirst();
- * console.assert(!it.valid());
+ * assert(!it.valid());
  * ```
  */
 export const EMPTY_BLOCK: Block = new Block(
@@ -405,6 +409,7 @@ export const EMPTY_BLOCK: Block = new Block(
  *
  * @example Seek to the newest version visible at a snapshot
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Block, BlockBuilder } from "./block.ts";
  * const b = new BlockBuilder();
  * const k = new TextEncoder().encode("k");
@@ -412,7 +417,7 @@ export const EMPTY_BLOCK: Block = new Block(
  * b.add(k, 4, 1, new Uint8Array([4]));
  * const it = new Block(b.finish().slice()).iterator();
  * it.seek(k, 5);
- * console.assert(it.valid() && it.seq() === 4);
+ * assert(it.valid() && it.seq() === 4);
  * ```
  */
 export class BlockIterator implements InternalIterator {

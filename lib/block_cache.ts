@@ -45,13 +45,14 @@ class Node {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BlockCache } from "./block_cache.ts";
  * import { Block, BlockBuilder } from "./block.ts";
  * const cache = new BlockCache(1 << 20);
  * const block = new Block(new BlockBuilder().finish().slice());
  * cache.insert(7, 0, block, 8);
- * console.assert(cache.get(7, 0) === block && cache.get(7, 4096) === undefined);
- * console.assert(cache.stats.hits === 1 && cache.stats.misses === 1);
+ * assert(cache.get(7, 0) === block && cache.get(7, 4096) === undefined);
+ * assert(cache.stats.hits === 1 && cache.stats.misses === 1);
  * ```
  */
 export class BlockCache {

@@ -43,9 +43,10 @@ export const DEFAULT_BITS_PER_KEY = 10;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bloomHash } from "./bloom.ts";
  * const a = bloomHash(new Uint8Array([1, 2, 3]));
- * console.assert(a === bloomHash(new Uint8Array([1, 2, 3])) && a >= 0);
+ * assert(a === bloomHash(new Uint8Array([1, 2, 3])) && a >= 0);
  * ```
  */
 export function bloomHash(key: Uint8Array): number {
@@ -95,8 +96,9 @@ export function bloomHash(key: Uint8Array): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { probeDelta } from "./bloom.ts";
- * console.assert(probeDelta(1) !== probeDelta(2));
+ * assert(probeDelta(1) !== probeDelta(2));
  * ```
  */
 export function probeDelta(h: number): number {
@@ -118,8 +120,9 @@ export function probeDelta(h: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { probesFor } from "./bloom.ts";
- * console.assert(probesFor(10) === 7);
+ * assert(probesFor(10) === 7);
  * ```
  */
 export function probesFor(bitsPerKey: number): number {
@@ -133,11 +136,12 @@ export function probesFor(bitsPerKey: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BloomFilter, BloomFilterBuilder } from "./bloom.ts";
  * const b = new BloomFilterBuilder(10);
  * b.add(new TextEncoder().encode("apple"));
  * const f = new BloomFilter(b.finish());
- * console.assert(f.mayContain(new TextEncoder().encode("apple")));
+ * assert(f.mayContain(new TextEncoder().encode("apple")));
  * ```
  */
 export class BloomFilterBuilder {
@@ -213,11 +217,12 @@ export class BloomFilterBuilder {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BloomFilter, BloomFilterBuilder } from "./bloom.ts";
  * const b = new BloomFilterBuilder();
  * for (let i = 0; i < 100; i++) b.add(new Uint8Array([i]));
  * const f = new BloomFilter(b.finish());
- * console.assert(f.mayContain(new Uint8Array([42])) && f.k === 7);
+ * assert(f.mayContain(new Uint8Array([42])) && f.k === 7);
  * ```
  */
 export class BloomFilter {

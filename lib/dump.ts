@@ -283,6 +283,7 @@ function dumpManifest(path: string, fileSize: number): ManifestDump {
  *
  * @example Dump a manifest
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DB } from "../mod.ts";
  * import { dumpFile } from "./dump.ts";
  * const dir = await Deno.makeTempDir();
@@ -290,7 +291,7 @@ function dumpManifest(path: string, fileSize: number): ManifestDump {
  * await db.close();
  * const current = (await Deno.readTextFile(`${dir}/CURRENT`)).trim();
  * const dump = dumpFile(`${dir}/${current}`);
- * console.assert(dump.kind === "manifest" && dump.edits.length > 0);
+ * assert(dump.kind === "manifest" && dump.edits.length > 0);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -329,12 +330,13 @@ const handle = (h: BlockHandle) => `@${h.offset}+${h.size}`;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderDump } from "./dump.ts";
  * const text = renderDump({
  *   kind: "log", path: "000003.log", fileSize: 8, version: 2, records: [],
  *   validBytes: 8, droppedBytes: 0,
  * }, (b) => new TextDecoder().decode(b));
- * console.assert(text.startsWith("WAL 000003.log"));
+ * assert(text.startsWith("WAL 000003.log"));
  * ```
  */
 export function renderDump(

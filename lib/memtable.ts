@@ -410,6 +410,7 @@ class SkipList {
  *
  * @example Newest visible version of a key
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemTable } from "./memtable.ts";
  * import { TYPE_DELETE, TYPE_PUT } from "./internal_key.ts";
  *
@@ -419,10 +420,10 @@ class SkipList {
  * mt.add(2, TYPE_PUT, enc("a"), enc("two"));
  * mt.add(3, TYPE_DELETE, enc("a"), new Uint8Array(0));
  *
- * console.assert(new TextDecoder().decode(mt.get(enc("a"), 2)!.value) === "two");
- * console.assert(mt.get(enc("a"), 3)!.type === TYPE_DELETE);
- * console.assert(mt.get(enc("a"), 0) === undefined);
- * console.assert(mt.count === 3);
+ * assert(new TextDecoder().decode(mt.get(enc("a"), 2)!.value) === "two");
+ * assert(mt.get(enc("a"), 3)!.type === TYPE_DELETE);
+ * assert(mt.get(enc("a"), 0) === undefined);
+ * assert(mt.count === 3);
  * ```
  */
 export class MemTable {
@@ -440,14 +441,15 @@ export class MemTable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { MemTable } from "./memtable.ts";
    * import { TYPE_PUT } from "./internal_key.ts";
    * const mt = new MemTable();
    * const key = new Uint8Array([1]);
    * mt.add(7, TYPE_PUT, key, new Uint8Array([2]));
    * key[0] = 5; // the memtable holds its own copy
-   * console.assert(mt.get(new Uint8Array([1]), 7)!.value[0] === 2);
-   * console.assert(mt.approximateBytes > 2);
+   * assert(mt.get(new Uint8Array([1]), 7)!.value[0] === 2);
+   * assert(mt.approximateBytes > 2);
    * ```
    */
   add(seq: number, type: EntryType, key: Uint8Array, value: Uint8Array): void {
@@ -467,12 +469,13 @@ export class MemTable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { MemTable } from "./memtable.ts";
    * import { TYPE_PUT } from "./internal_key.ts";
    * const mt = new MemTable();
    * mt.add(5, TYPE_PUT, new Uint8Array([9]), new Uint8Array([1]));
-   * console.assert(mt.get(new Uint8Array([9]), 5)!.value[0] === 1);
-   * console.assert(mt.get(new Uint8Array([9]), 4) === undefined);
+   * assert(mt.get(new Uint8Array([9]), 5)!.value[0] === 1);
+   * assert(mt.get(new Uint8Array([9]), 4) === undefined);
    * ```
    */
   get(
@@ -492,8 +495,9 @@ export class MemTable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { MemTable } from "./memtable.ts";
-   * console.assert(new MemTable().approximateBytes === 0);
+   * assert(new MemTable().approximateBytes === 0);
    * ```
    */
   get approximateBytes(): number {
@@ -507,8 +511,9 @@ export class MemTable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { MemTable } from "./memtable.ts";
-   * console.assert(new MemTable().count === 0);
+   * assert(new MemTable().count === 0);
    * ```
    */
   get count(): number {
@@ -526,6 +531,7 @@ export class MemTable {
    *
    * @example Walk newest versions first
    * ```ts
+   * import assert from "node:assert/strict";
    * import { MemTable } from "./memtable.ts";
    * import { TYPE_PUT } from "./internal_key.ts";
    * const mt = new MemTable();
@@ -535,7 +541,7 @@ export class MemTable {
    * const seqs: number[] = [];
    * const it = mt.iterator();
    * for (it.seekToFirst(); it.valid(); it.next()) seqs.push(it.seq());
-   * console.assert(seqs.join() === "2,1");
+   * assert(seqs.join() === "2,1");
    * ```
    */
   iterator(): InternalIterator {

@@ -60,6 +60,7 @@ function compareChildWith(
  *
  * @example Merge two memtables
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MergingIterator } from "./merging_iterator.ts";
  * import { MemTable } from "./memtable.ts";
  * import { TYPE_PUT } from "./internal_key.ts";
@@ -73,12 +74,12 @@ function compareChildWith(
  * const it = new MergingIterator([a.iterator(), b.iterator()]);
  * const seen: number[] = [];
  * for (it.seekToFirst(); it.valid(); it.next()) seen.push(it.key()[0]!);
- * console.assert(seen.join() === "1,2,3");
+ * assert(seen.join() === "1,2,3");
  * it.prev();
- * console.assert(!it.valid());
+ * assert(!it.valid());
  * it.seekToLast();
  * it.prev();
- * console.assert(it.key()[0] === 2);
+ * assert(it.key()[0] === 2);
  * ```
  */
 export class MergingIterator implements InternalIterator {

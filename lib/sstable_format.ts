@@ -96,8 +96,9 @@ const HANDLES_SIZE = 3 * MAX_HANDLE_SIZE;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tableMagic } from "./sstable_format.ts";
- * console.assert(new TextDecoder().decode(tableMagic().subarray(0, 7)) === "StrataT");
+ * assert(new TextDecoder().decode(tableMagic().subarray(0, 7)) === "StrataT");
  * ```
  */
 export function tableMagic(): Uint8Array {
@@ -114,10 +115,11 @@ export function tableMagic(): Uint8Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readTrailerSeq, readTrailerType, writeTrailer } from "./sstable_format.ts";
  * const buf = new Uint8Array(8);
  * writeTrailer(buf, 0, 2 ** 40 + 5, 2);
- * console.assert(readTrailerSeq(buf, 0) === 2 ** 40 + 5 && readTrailerType(buf, 0) === 2);
+ * assert(readTrailerSeq(buf, 0) === 2 ** 40 + 5 && readTrailerType(buf, 0) === 2);
  * ```
  */
 export function writeTrailer(
@@ -148,10 +150,11 @@ export function writeTrailer(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readTrailerSeq, writeTrailer } from "./sstable_format.ts";
  * const buf = new Uint8Array(8);
  * writeTrailer(buf, 0, 7, 1);
- * console.assert(readTrailerSeq(buf, 0) === 7);
+ * assert(readTrailerSeq(buf, 0) === 7);
  * ```
  */
 export function readTrailerSeq(buf: Uint8Array, pos: number): number {
@@ -170,10 +173,11 @@ export function readTrailerSeq(buf: Uint8Array, pos: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readTrailerType, writeTrailer } from "./sstable_format.ts";
  * const buf = new Uint8Array(8);
  * writeTrailer(buf, 0, 7, 1);
- * console.assert(readTrailerType(buf, 0) === 1);
+ * assert(readTrailerType(buf, 0) === 1);
  * ```
  */
 export function readTrailerType(buf: Uint8Array, pos: number): number {
@@ -189,8 +193,9 @@ export function readTrailerType(buf: Uint8Array, pos: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isValidTrailer } from "./sstable_format.ts";
- * console.assert(isValidTrailer(1, 5) && !isValidTrailer(3, 5));
+ * assert(isValidTrailer(1, 5) && !isValidTrailer(3, 5));
  * ```
  */
 export function isValidTrailer(type: number, seq: number): boolean {
@@ -207,9 +212,10 @@ export function isValidTrailer(type: number, seq: number): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { putVarint } from "./sstable_format.ts";
  * const buf = new Uint8Array(10);
- * console.assert(putVarint(buf, 0, 300) === 2 && buf[0] === 0xac && buf[1] === 0x02);
+ * assert(putVarint(buf, 0, 300) === 2 && buf[0] === 0xac && buf[1] === 0x02);
  * ```
  */
 export function putVarint(buf: Uint8Array, pos: number, value: number): number {
@@ -229,8 +235,9 @@ export function putVarint(buf: Uint8Array, pos: number, value: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { varintLength } from "./sstable_format.ts";
- * console.assert(varintLength(127) === 1 && varintLength(128) === 2);
+ * assert(varintLength(127) === 1 && varintLength(128) === 2);
  * ```
  */
 export function varintLength(value: number): number {
@@ -259,12 +266,13 @@ export interface Cursor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getVarint, putVarint } from "./sstable_format.ts";
  * const buf = new Uint8Array(10);
  * const end = putVarint(buf, 0, 2 ** 50);
  * const cursor = { pos: 0 };
- * console.assert(getVarint(buf, 0, end, cursor) === 2 ** 50 && cursor.pos === end);
- * console.assert(getVarint(buf, 0, end - 1, cursor) === -1);
+ * assert(getVarint(buf, 0, end, cursor) === 2 ** 50 && cursor.pos === end);
+ * assert(getVarint(buf, 0, end - 1, cursor) === -1);
  * ```
  */
 export function getVarint(
@@ -306,10 +314,11 @@ export interface BlockHandle {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeBlockHandle, encodeBlockHandle } from "./sstable_format.ts";
  * const buf = new Uint8Array(20);
  * const end = encodeBlockHandle({ offset: 4096, size: 4000 }, buf, 0);
- * console.assert(decodeBlockHandle(buf, 0, end, { pos: 0 })?.size === 4000);
+ * assert(decodeBlockHandle(buf, 0, end, { pos: 0 })?.size === 4000);
  * ```
  */
 export function encodeBlockHandle(
@@ -332,8 +341,9 @@ export function encodeBlockHandle(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeBlockHandle } from "./sstable_format.ts";
- * console.assert(decodeBlockHandle(new Uint8Array([0x80]), 0, 1, { pos: 0 }) === undefined);
+ * assert(decodeBlockHandle(new Uint8Array([0x80]), 0, 1, { pos: 0 }) === undefined);
  * ```
  */
 export function decodeBlockHandle(
@@ -358,12 +368,13 @@ export function decodeBlockHandle(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { blockTrailer, checkBlock } from "./sstable_format.ts";
  * const contents = new Uint8Array([1, 2, 3]);
  * const onDisk = new Uint8Array(8);
  * onDisk.set(contents);
  * onDisk.set(blockTrailer(contents), 3);
- * console.assert(checkBlock(onDisk, "t.sst", 0).length === 3);
+ * assert(checkBlock(onDisk, "t.sst", 0).length === 3);
  * ```
  */
 export function blockTrailer(
@@ -389,6 +400,7 @@ export function blockTrailer(
  *
  * @example A flipped byte is caught
  * ```ts
+ * import assert from "node:assert/strict";
  * import { blockTrailer, checkBlock } from "./sstable_format.ts";
  * import { CorruptionError } from "./errors.ts";
  * const onDisk = new Uint8Array(6);
@@ -400,7 +412,7 @@ export function blockTrailer(
  *   checkBlock(onDisk, "t.sst", 0);
  *   throw new Error("unreachable");
  * } catch (err) {
- *   console.assert(err instanceof CorruptionError);
+ *   assert(err instanceof CorruptionError);
  * }
  * ```
  */
@@ -464,11 +476,12 @@ export interface Footer {
  *
  * @example Round trip
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeFooter, encodeFooter, FOOTER_SIZE } from "./sstable_format.ts";
  * const h = { offset: 1, size: 2 };
  * const bytes = encodeFooter({ filter: h, properties: h, index: h, version: 1 });
- * console.assert(bytes.length === FOOTER_SIZE);
- * console.assert(decodeFooter(bytes, "t.sst", 0).index.size === 2);
+ * assert(bytes.length === FOOTER_SIZE);
+ * assert(decodeFooter(bytes, "t.sst", 0).index.size === 2);
  * ```
  */
 export function encodeFooter(footer: Footer): Uint8Array {
@@ -499,12 +512,13 @@ export function encodeFooter(footer: Footer): Uint8Array {
  *
  * @example A foreign file is refused
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeFooter, FOOTER_SIZE } from "./sstable_format.ts";
  * try {
  *   decodeFooter(new Uint8Array(FOOTER_SIZE), "x.sst", 0);
  *   throw new Error("unreachable");
  * } catch (err) {
- *   console.assert((err as Error).message.includes("magic"));
+ *   assert((err as Error).message.includes("magic"));
  * }
  * ```
  */
@@ -595,13 +609,14 @@ export interface TableProperties {
  *
  * @example Round trip
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeProperties, encodeProperties } from "./sstable_format.ts";
  * const k = new Uint8Array([1]);
  * const bytes = encodeProperties({
  *   entries: 1, deletions: 0, dataBlocks: 1, rawKeyBytes: 1, rawValueBytes: 0,
  *   smallestKey: k, smallestSeq: 3, largestKey: k, largestSeq: 3,
  * });
- * console.assert(decodeProperties(bytes, "t.sst", 0).largestSeq === 3);
+ * assert(decodeProperties(bytes, "t.sst", 0).largestSeq === 3);
  * ```
  */
 export function encodeProperties(p: TableProperties): Uint8Array {
@@ -641,12 +656,13 @@ export function encodeProperties(p: TableProperties): Uint8Array {
  *
  * @example Truncated properties are corruption
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeProperties } from "./sstable_format.ts";
  * try {
  *   decodeProperties(new Uint8Array(3), "t.sst", 0);
  *   throw new Error("unreachable");
  * } catch (err) {
- *   console.assert((err as Error).name === "CorruptionError");
+ *   assert((err as Error).name === "CorruptionError");
  * }
  * ```
  */

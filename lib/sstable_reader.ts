@@ -108,6 +108,7 @@ export interface TableGetResult {
  *
  * @example Point lookups at different snapshots
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SSTableReader } from "./sstable_reader.ts";
  * import { SSTableWriter } from "./sstable_writer.ts";
  * import { BlockCache } from "./block_cache.ts";
@@ -119,9 +120,9 @@ export interface TableGetResult {
  * w.add(k, 10, 1, new Uint8Array([1])); // written at 10
  * await w.finish();
  * const r = SSTableReader.open(path, 2, new BlockCache(1 << 20));
- * console.assert(r.get(k, 25)?.type === 2);
- * console.assert(r.get(k, 15)?.value[0] === 1);
- * console.assert(r.get(k, 5) === undefined);
+ * assert(r.get(k, 25)?.type === 2);
+ * assert(r.get(k, 15)?.value[0] === 1);
+ * assert(r.get(k, 5) === undefined);
  * r.close();
  * await Deno.remove(dir, { recursive: true });
  * ```

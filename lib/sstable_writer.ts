@@ -60,6 +60,7 @@ const WRITE_BUFFER = 64 * 1024;
  *
  * @example Write a table and read it back
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SSTableWriter } from "./sstable_writer.ts";
  * import { SSTableReader } from "./sstable_reader.ts";
  * import { BlockCache } from "./block_cache.ts";
@@ -70,9 +71,9 @@ const WRITE_BUFFER = 64 * 1024;
  * w.add(enc.encode("a"), 2, 1, enc.encode("one"));
  * w.add(enc.encode("b"), 1, 2, new Uint8Array(0));
  * const info = await w.finish();
- * console.assert(info.entries === 2);
+ * assert(info.entries === 2);
  * const r = SSTableReader.open(path, 1, new BlockCache(1 << 20));
- * console.assert(r.get(enc.encode("a"), 10)?.type === 1);
+ * assert(r.get(enc.encode("a"), 10)?.type === 1);
  * r.close();
  * await Deno.remove(dir, { recursive: true });
  * ```

@@ -69,6 +69,7 @@ function equalsSaved(key: Uint8Array, buf: Uint8Array, len: number): boolean {
  *
  * @example Newest visible versions, tombstones hidden
  * ```ts
+ * import assert from "node:assert/strict";
  * import { UserIterator } from "./user_iterator.ts";
  * import { MemTable } from "./memtable.ts";
  * import { TYPE_DELETE, TYPE_PUT } from "./internal_key.ts";
@@ -89,9 +90,9 @@ function equalsSaved(key: Uint8Array, buf: Uint8Array, len: number): boolean {
  *   }
  *   return out.join(" ");
  * };
- * console.assert(scan(4, false) === "a=a3");
- * console.assert(scan(2, false) === "a=a1 b=b2");
- * console.assert(scan(3, true) === "b=b2 a=a3");
+ * assert(scan(4, false) === "a=a3");
+ * assert(scan(2, false) === "a=a1 b=b2");
+ * assert(scan(3, true) === "b=b2 a=a3");
  * ```
  */
 export class UserIterator {
@@ -146,6 +147,7 @@ export class UserIterator {
    *
    * @example Bounds
    * ```ts
+   * import assert from "node:assert/strict";
    * import { UserIterator } from "./user_iterator.ts";
    * import { MemTable } from "./memtable.ts";
    * import { TYPE_PUT } from "./internal_key.ts";
@@ -162,9 +164,9 @@ export class UserIterator {
    *   upper: new Uint8Array([4]),
    *   upperInclusive: true,
    * });
-   * console.assert(it.next()!.key[0] === 3);
-   * console.assert(it.next()!.key[0] === 4);
-   * console.assert(it.next() === undefined);
+   * assert(it.next()!.key[0] === 3);
+   * assert(it.next()!.key[0] === 4);
+   * assert(it.next() === undefined);
    * ```
    */
   next(): UserEntry | undefined {

@@ -124,6 +124,7 @@ function probeLock(dir: string): { inUse: boolean; release(): void } {
  *
  * @example A fresh database is clean
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DB } from "../mod.ts";
  * import { verifyDatabase } from "./verify.ts";
  * const dir = await Deno.makeTempDir();
@@ -132,7 +133,7 @@ function probeLock(dir: string): { inUse: boolean; release(): void } {
  * await db.flush();
  * await db.close();
  * const report = await verifyDatabase(dir);
- * console.assert(report.ok && report.checked.tables === 1);
+ * assert(report.ok && report.checked.tables === 1);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
