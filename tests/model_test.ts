@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { compareBytes, toHex } from "../lib/bytes.ts";
 import { DB, type ScanOptions, type Snapshot } from "../mod.ts";
+import { setFailpoint } from "../lib/failpoints.ts";
 import { checkLevelInvariants } from "./fixtures/level_invariants.ts";
 
 /** xorshift32: small, fast and reproducible from a seed. */
@@ -135,6 +136,17 @@ async function runModel(seed: number, phases: number, opsPerPhase: number) {
   let db = await DB.open(dir, options);
   const model: Model = new Map();
   const snapshots: { snap: Snapshot; model: Model }[] = [];
+  // Level invariants after every compaction, not only between phases.
+  const violations: string[] = [];
+  let compactionsChecked = 0;
+  setFailpoint("compaction:manifest-appended", () => {
+    compactionsChecked++;
+    try {
+      checkLevelInvariants(db);
+    } catch (err) {
+      violations.push(String(err));
+    }
+  });
   try {
     for (let phase = 0; phase < phases; phase++) {
       for (let i = 0; i < opsPerPhase; i++) {
@@ -184,13 +196,16 @@ async function runModel(seed: number, phases: number, opsPerPhase: number) {
         await checkAgainst(db, s.model, r, s.snap);
       }
       checkLevelInvariants(db);
+      assert.deepEqual(violations, [], "level invariants after a compaction");
     }
+    assert.ok(compactionsChecked > 0, "compactions ran and were checked");
   } catch (err) {
     console.error(
       `model test failed with seed ${seed} (rerun with STRATA_SEED=${seed})`,
     );
     throw err;
   } finally {
+    setFailpoint("compaction:manifest-appended", undefined);
     await db.close();
     await Deno.remove(dir, { recursive: true });
   }
