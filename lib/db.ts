@@ -394,8 +394,12 @@ export class DB implements AsyncDisposable {
   ): Promise<void> {
     this.#checkWritable();
     if (this.#needsRoom()) {
+      // The write waits: keep private copies, as the caller may reuse its
+      // buffers as soon as this returns.
+      const k = copyBytes(key);
+      const v = copyBytes(value);
       return this.#makeRoomForWrite().then(() =>
-        this.#applySingle(type, key, value, sync)
+        this.#applySingle(type, k, v, sync)
       );
     }
     const wal = this.#wal!;
