@@ -76,7 +76,7 @@ import {
   type VersionEdit,
 } from "./version.ts";
 import { syncDirectory, VersionSet } from "./version_set.ts";
-import { WalWriter } from "./wal.ts";
+import { forEachWalEntry, WAL_RECORD_HEADER_SIZE, WalWriter } from "./wal.ts";
 import {
   type Bytes,
   toBound,
@@ -464,23 +464,31 @@ export class DB implements AsyncDisposable {
     }
     const sync = this.#syncOption(options);
     this.#checkWritable();
-    const ops = batch.ops;
-    if (ops.length === 0) return;
-    if (this.#needsRoom()) await this.#makeRoomForWrite();
+    const count = batch.length;
+    if (count === 0) return;
+    let record = batch.encodedRecord();
+    if (this.#needsRoom()) {
+      // The write waits: the caller may change the batch meanwhile.
+      record = record.slice();
+      await this.#makeRoomForWrite();
+    }
     const wal = this.#wal!;
     const first = this.#lastSequence + 1;
     const before = wal.size;
-    wal.append(first, ops);
-    this.#lastSequence = first + ops.length - 1;
+    wal.appendEncoded(first, count, record);
+    this.#lastSequence = first + count - 1;
     const mem = this.#mem;
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i]!;
-      mem.add(first + i, op.type, op.key, op.value);
-    }
+    let seq = first;
+    forEachWalEntry(
+      record,
+      WAL_RECORD_HEADER_SIZE,
+      record.length,
+      (type, key, value) => mem.add(seq++, type, key, value),
+    );
     this.#walBytesWritten += wal.size - before;
     this.#userBytes += batch.byteSize;
     if (sync) await this.#syncWal(wal);
-    else await this.#pace(ops.length);
+    else await this.#pace(count);
   }
 
   #syncOption(options: WriteOptions | undefined): boolean {
