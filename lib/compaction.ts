@@ -319,7 +319,7 @@ export async function mergeToTables(
   let currentKey = new Uint8Array(256);
   let currentLength = -1;
   // Sequence of the previous (newer) version of currentKey in this merge.
-  let newerSeq = Number.MAX_SAFE_INTEGER;
+  let newerSeq = Infinity; // none yet: never "visible to every reader"
   const snapshot = options.smallestSnapshot;
 
   const finishWriter = async () => {
@@ -369,7 +369,7 @@ export async function mergeToTables(
         }
         currentKey.set(key);
         currentLength = key.length;
-        newerSeq = Number.MAX_SAFE_INTEGER;
+        newerSeq = Infinity;
       }
       let drop = false;
       if (snapshot !== undefined) {

@@ -1,8 +1,10 @@
 /**
- * A compaction as self-contained data: which tables to merge, how to write
- * the output, and what may be dropped. Being plain data, a job can run on
- * the main thread or be posted to a Worker (lib/compaction_worker.ts), so
- * that compaction's CPU work runs on another core.
+ * Background work as self-contained data: a compaction (which tables to
+ * merge, how to write the output, what may be dropped) or a flush (a
+ * memtable's image to write as one level-0 table; LevelDB calls it a
+ * memtable compaction). Being plain data, a job can run on the main thread
+ * or be posted to a Worker (lib/compaction_worker.ts), so that its CPU work
+ * runs on another core.
  *
  * @module
  */
@@ -13,12 +15,15 @@ import { type MergeResult, mergeToTables } from "./compaction.ts";
 import { StrataError } from "./errors.ts";
 import type { InternalIterator } from "./internal_key.ts";
 import { LevelIterator } from "./level_iterator.ts";
+import { MemTable, type MemTableImage } from "./memtable.ts";
 import { MergingIterator } from "./merging_iterator.ts";
 import { TableCache } from "./table_cache.ts";
 import { type FileMeta, findFile } from "./version.ts";
 
 /** Everything a compaction needs to know, as structured-cloneable data. */
 export interface CompactionJob {
+  /** Discriminates the job kinds. */
+  kind: "compaction";
   /** Database directory. */
   dir: string;
   /** Input tables of the upper level, newest first (each may overlap). */
@@ -37,6 +42,57 @@ export interface CompactionJob {
   deeperLevels: FileMeta[][];
   /** File numbers reserved for the outputs, used in order. */
   outputNumbers: number[];
+}
+
+/** A memtable to write as one level-0 table, as structured-cloneable data. */
+export interface FlushJob {
+  /** Discriminates the job kinds. */
+  kind: "flush";
+  /** Database directory. */
+  dir: string;
+  /** The memtable's contents. */
+  image: MemTableImage;
+  /** Block size of the table. */
+  blockSize: number;
+  /** Bloom bits per key of the table. */
+  bloomBitsPerKey: number;
+  /** File number of the table. */
+  outputNumber: number;
+}
+
+/** Any job a {@link CompactionRunner} runs. */
+export type BackgroundJob = CompactionJob | FlushJob;
+
+/**
+ * Runs a flush job: writes the memtable image to one synced table.
+ *
+ * @param job The job.
+ * @returns What was written (no outputs for an empty memtable).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { runFlushJob } from "./compaction_job.ts";
+ * import { MemTable } from "./memtable.ts";
+ * const dir = await Deno.makeTempDir();
+ * const mem = new MemTable();
+ * mem.add(1, 1, new Uint8Array([7]), new Uint8Array([42]));
+ * const result = await runFlushJob({
+ *   kind: "flush", dir, image: mem.toImage(), blockSize: 4096, bloomBitsPerKey: 10, outputNumber: 9,
+ * });
+ * assert.equal(result.outputs[0]?.number, 9);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export function runFlushJob(job: FlushJob): Promise<MergeResult> {
+  return mergeToTables(MemTable.fromImage(job.image).iterator(), {
+    dir: job.dir,
+    blockSize: job.blockSize,
+    bloomBitsPerKey: job.bloomBitsPerKey,
+    targetFileSize: Infinity,
+    newFileNumber: () => job.outputNumber,
+    shouldAbort: () => false,
+  });
 }
 
 /**
@@ -74,7 +130,7 @@ export function outputNumbersNeeded(
  * import assert from "node:assert/strict";
  * import { runCompactionJob } from "./compaction_job.ts";
  * const result = await runCompactionJob({
- *   dir: ".", inputs: [], overlaps: [], blockSize: 4096, bloomBitsPerKey: 10,
+ *   kind: "compaction", dir: ".", inputs: [], overlaps: [], blockSize: 4096, bloomBitsPerKey: 10,
  *   targetFileSize: 1 << 20, smallestSnapshot: 0, deeperLevels: [], outputNumbers: [],
  * });
  * assert.equal(result.outputs.length, 0);

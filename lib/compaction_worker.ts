@@ -1,30 +1,42 @@
 /**
- * Worker entry point: runs {@link CompactionJob}s posted by the engine's
- * {@link CompactionRunner} and posts back their results, so that merging,
- * block building and checksumming use another core while the main thread
- * keeps serving reads and writes.
+ * Worker entry point: runs the {@link BackgroundJob}s (flushes and
+ * compactions) posted by the engine's {@link CompactionRunner} and posts
+ * back their results, so that merging, block building and checksumming use
+ * another core while the main thread keeps serving reads and writes. Jobs
+ * run concurrently: a flush does not wait behind a long compaction, as both
+ * yield between slices.
  *
- * Messages in: a `CompactionJob`. Messages out: `{ result }` or
- * `{ error: { name, message, file?, offset? } }`.
+ * Messages in: `{ id, job }`. Messages out: `{ id, result }` or
+ * `{ id, error: { name, message, file?, offset? } }`.
  *
  * @module
  */
 
-import { runCompactionJob } from "./compaction_job.ts";
-import type { CompactionJob } from "./compaction_job.ts";
+import {
+  type BackgroundJob,
+  runCompactionJob,
+  runFlushJob,
+} from "./compaction_job.ts";
 import { CorruptionError } from "./errors.ts";
 
 const scope = self as unknown as {
-  onmessage: ((event: MessageEvent<CompactionJob>) => void) | null;
+  onmessage:
+    | ((event: MessageEvent<{ id: number; job: BackgroundJob }>) => void)
+    | null;
   postMessage(message: unknown): void;
 };
 
 scope.onmessage = async (event) => {
+  const { id, job } = event.data;
   try {
-    scope.postMessage({ result: await runCompactionJob(event.data) });
+    const result = job.kind === "flush"
+      ? await runFlushJob(job)
+      : await runCompactionJob(job);
+    scope.postMessage({ id, result });
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     scope.postMessage({
+      id,
       error: {
         name: e.name,
         message: e.message,

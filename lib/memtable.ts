@@ -122,6 +122,20 @@ function compareTail(
   return alen - len;
 }
 
+/** A memtable's contents as structured-cloneable data. */
+export interface MemTableImage {
+  /** Node records, up to the last node. */
+  arena: Int32Array;
+  /** Key and value bytes. */
+  chunks: Uint8Array[];
+  /** Height of the skip list. */
+  height: number;
+  /** Entries. */
+  count: number;
+  /** Approximate bytes. */
+  bytes: number;
+}
+
 /**
  * The skip list itself, kept apart from {@link MemTable} so that its
  * iterator can reach the arena, and with plain methods (private `#`
@@ -428,6 +442,54 @@ class SkipList {
  */
 export class MemTable {
   readonly #list = new SkipList();
+
+  /**
+   * The memtable's contents as plain data (node records and byte chunks),
+   * for posting to a Worker that writes it to a table. The arrays are the
+   * memtable's own: clone them (postMessage does) before the memtable
+   * changes again.
+   *
+   * @returns The image.
+   *
+   * @example Rebuild a readable copy
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { MemTable } from "./memtable.ts";
+   * const mem = new MemTable();
+   * mem.add(1, 1, new Uint8Array([7]), new Uint8Array([42]));
+   * const copy = MemTable.fromImage(structuredClone(mem.toImage()));
+   * assert.deepEqual(copy.get(new Uint8Array([7]), 1)?.value, new Uint8Array([42]));
+   * ```
+   */
+  toImage(): MemTableImage {
+    const l = this.#list;
+    return {
+      arena: l.arena.subarray(0, l.top),
+      chunks: l.chunks,
+      height: l.height,
+      count: l.count,
+      bytes: l.bytes,
+    };
+  }
+
+  /**
+   * A memtable for reading (get, iterate) rebuilt from {@link toImage}.
+   * Adding to it is not supported.
+   *
+   * @param image The image.
+   * @returns The memtable.
+   */
+  static fromImage(image: MemTableImage): MemTable {
+    const mem = new MemTable();
+    const l = mem.#list;
+    l.arena = image.arena;
+    l.chunks.push(...image.chunks);
+    l.top = image.arena.length;
+    l.height = image.height;
+    l.count = image.count;
+    l.bytes = image.bytes;
+    return mem;
+  }
 
   /**
    * Adds an entry. The memtable copies `key` and `value` into chunks of
