@@ -8,9 +8,10 @@
  * target gives one file (round-robin by key, from the level's compaction
  * pointer) to be merged with the files it overlaps one level down.
  *
- * The merge is CPU work on the main thread, so it runs in slices of a few
- * milliseconds and yields to the event loop between them: readers and
- * writers keep being served while it runs.
+ * The merge normally runs on a Worker (lib/compaction_runner.ts). It still
+ * runs in slices of a few milliseconds that yield to the event loop, so
+ * that on the main thread (the fallback) readers and writers keep being
+ * served, and on the Worker a flush interleaves with a long compaction.
  *
  * @module
  */
