@@ -417,9 +417,10 @@ export class DB implements AsyncDisposable {
    * Makes a WAL's bytes durable: its data (group commit), and, for a WAL
    * created by a rotation, the directory entry that names it.
    */
-  async #syncWal(wal: WalWriter): Promise<void> {
-    await wal.sync();
-    await this.#walDirSynced;
+  #syncWal(wal: WalWriter): Promise<void> {
+    const dirSynced = this.#walDirSynced;
+    if (dirSynced === RESOLVED) return wal.sync();
+    return wal.sync().then(() => dirSynced);
   }
 
   /**
@@ -587,8 +588,10 @@ export class DB implements AsyncDisposable {
     this.#walNumber = number;
     // Durable writes to the new WAL also wait for its directory entry.
     const dirSynced = syncDirectory(this.#dir);
-    dirSynced.catch(() => {}); // reported to the durable writers awaiting it
     this.#walDirSynced = dirSynced;
+    dirSynced.then(() => {
+      if (this.#walDirSynced === dirSynced) this.#walDirSynced = RESOLVED;
+    }, () => {}); // a failure is reported to the durable writers awaiting it
     this.#flushing = this.#flushImmutable().catch((err) =>
       this.#setBackgroundError(err)
     )
