@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { rng } from "./fixtures/rng.ts";
 import { MemTable } from "../lib/memtable.ts";
 import {
   compareInternal,
@@ -12,18 +13,6 @@ import { toHex } from "../lib/bytes.ts";
 
 const b = (...bytes: number[]) => new Uint8Array(bytes);
 const enc = (s: string) => new TextEncoder().encode(s);
-
-/** mulberry32: a small seeded PRNG so failures can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function withSeed(seed: number, body: (rand: () => number) => void): void {
   try {

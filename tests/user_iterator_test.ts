@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { ScratchIterator } from "./fixtures/scratch_iterator.ts";
+import { rng } from "./fixtures/rng.ts";
 import {
   UserIterator,
   type UserIteratorOptions,
@@ -16,85 +18,10 @@ import { compareBytes, fromUtf8, toHex, utf8 } from "../lib/bytes.ts";
 
 const b = (...bytes: number[]) => new Uint8Array(bytes);
 
-/** mulberry32: a small seeded PRNG so failures can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function seeds(): number[] {
   const env = Deno.env.get("SEED");
   if (env !== undefined) return [Number(env)];
   return [1, 2, 3, 4, 5, Date.now() % 1_000_000];
-}
-
-/**
- * Hands out key and value through scratch buffers scribbled over on every
- * move (like an SSTable iterator decoding into a reused buffer), and counts
- * the moves.
- */
-class ScratchIterator implements InternalIterator {
-  #key = new Uint8Array(64);
-  #value = new Uint8Array(64);
-  moves = 0;
-  constructor(readonly inner: InternalIterator) {}
-  #moved(): void {
-    this.moves++;
-    this.#key.fill(0xee);
-    this.#value.fill(0xee);
-    if (!this.inner.valid()) return;
-    const k = this.inner.key();
-    const v = this.inner.value();
-    if (this.#key.length < k.length) this.#key = new Uint8Array(k.length);
-    if (this.#value.length < v.length) this.#value = new Uint8Array(v.length);
-    this.#key.set(k);
-    this.#value.set(v);
-  }
-  valid(): boolean {
-    return this.inner.valid();
-  }
-  seekToFirst(): void {
-    this.inner.seekToFirst();
-    this.#moved();
-  }
-  seekToLast(): void {
-    this.inner.seekToLast();
-    this.#moved();
-  }
-  seek(key: Uint8Array, seq: number): void {
-    this.inner.seek(key, seq);
-    this.#moved();
-  }
-  seekForPrev(key: Uint8Array, seq: number): void {
-    this.inner.seekForPrev(key, seq);
-    this.#moved();
-  }
-  next(): void {
-    this.inner.next();
-    this.#moved();
-  }
-  prev(): void {
-    this.inner.prev();
-    this.#moved();
-  }
-  key(): Uint8Array {
-    return this.#key.subarray(0, this.inner.key().length);
-  }
-  seq(): number {
-    return this.inner.seq();
-  }
-  type(): EntryType {
-    return this.inner.type();
-  }
-  value(): Uint8Array {
-    return this.#value.subarray(0, this.inner.value().length);
-  }
 }
 
 /** Runs a scan to the end and renders it as "key=value" strings. */

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { rng } from "./fixtures/rng.ts";
 import { crc32c } from "../lib/crc32c.ts";
 import {
   ClosedError,
@@ -24,18 +25,6 @@ const b = (s: string) => enc.encode(s);
 interface Batch {
   seq: number;
   ops: WalOp[];
-}
-
-/** mulberry32: a small seeded PRNG, so a failing run can be repeated. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomBytes(rand: () => number, n: number): Uint8Array {
