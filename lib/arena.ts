@@ -106,8 +106,35 @@ export class ByteArena {
   }
 }
 
-/** The arena of the write path and of results handed to callers. */
+/** The arena of the engine's own short-lived copies (keys of waiting writes, bounds). */
 export const sharedArena: ByteArena = new ByteArena();
+
+/**
+ * The arena of results handed to callers. Its slabs are small (8 KiB, like
+ * Node's `Buffer` pool) because a caller may keep one small result for a
+ * long time, and that pins its whole slab; results over 1 KiB get their
+ * own buffer.
+ */
+export const resultArena: ByteArena = new ByteArena(8 * 1024, 1024);
+
+/**
+ * A copy of `bytes` to hand to a caller, from {@link resultArena}.
+ *
+ * @param bytes The bytes.
+ * @returns A copy the caller may keep and mutate.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { copyResult } from "./arena.ts";
+ * const out = copyResult(new Uint8Array([1, 2]));
+ * out[0] = 9; // the caller's to change
+ * assert.equal(out.length, 2);
+ * ```
+ */
+export function copyResult(bytes: Uint8Array): Uint8Array {
+  return resultArena.copy(bytes);
+}
 
 /**
  * A private copy of `bytes` from {@link sharedArena}.

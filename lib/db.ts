@@ -15,7 +15,7 @@
  */
 
 import { join, resolve } from "node:path";
-import { copyBytes } from "./arena.ts";
+import { copyBytes, copyResult } from "./arena.ts";
 import { BlockCache } from "./block_cache.ts";
 import { compareBytes, hasPrefix } from "./bytes.ts";
 import {
@@ -699,7 +699,7 @@ export class DB implements AsyncDisposable {
         }
       }
     }
-    return hit && hit.type === TYPE_PUT ? copyBytes(hit.value) : undefined;
+    return hit && hit.type === TYPE_PUT ? copyResult(hit.value) : undefined;
   }
 
   #readSequence(options: ReadOptions | undefined): number {
@@ -779,8 +779,8 @@ export class DB implements AsyncDisposable {
         if (plan.prefix && !hasPrefix(e.key, plan.prefix)) break;
         count++;
         yield {
-          key: copyBytes(e.key),
-          value: copyBytes(plan.keysOnly ? EMPTY : e.value),
+          key: copyResult(e.key),
+          value: copyResult(plan.keysOnly ? EMPTY : e.value),
         };
       }
     } finally {
