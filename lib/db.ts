@@ -140,6 +140,8 @@ export interface DBStats {
 
 const EMPTY = new Uint8Array(0);
 const RESOLVED: Promise<void> = Promise.resolve();
+/** Full memtables that may wait for a flush before writes stall. */
+const MAX_IMMUTABLE = 2;
 
 /** A waitable signal that background work changed something. */
 class Signal {
@@ -192,10 +194,14 @@ export class DB implements AsyncDisposable {
   readonly #pendingOutputs = new Set<number>();
 
   #mem: MemTable;
-  #imm: MemTable | undefined;
+  /**
+   * Full memtables waiting to be flushed, oldest first, each with the WAL
+   * that holds its entries. Up to {@link MAX_IMMUTABLE}: a burst of writes
+   * rotates into a second one instead of stalling behind a flush.
+   */
+  #imms: { mem: MemTable; wal: WalWriter; walNumber: number }[] = [];
   #wal: WalWriter | undefined;
   #walNumber = 0;
-  #immWal: WalWriter | undefined;
   #lastSequence: number;
   #closed = false;
   #closing = false;
@@ -206,6 +212,7 @@ export class DB implements AsyncDisposable {
   #manualCompactions = 0;
   #walSyncsBefore = 0;
   #opsSinceYield = 0;
+  #rotating: Promise<void> | undefined;
   #sweeps: Promise<void> = RESOLVED;
   #walDirSynced: Promise<void> = RESOLVED;
 
@@ -390,15 +397,16 @@ export class DB implements AsyncDisposable {
     key: Uint8Array,
     value: Uint8Array,
     sync: boolean,
+    owned = false,
   ): Promise<void> {
     this.#checkWritable();
     if (this.#needsRoom()) {
-      // The write waits: keep private copies, as the caller may reuse its
-      // buffers as soon as this returns.
-      const k = copyBytes(key);
-      const v = copyBytes(value);
+      // The write waits: keep private copies (once), as the caller may
+      // reuse its buffers as soon as this returns.
+      const k = owned ? key : copyBytes(key);
+      const v = owned ? value : copyBytes(value);
       return this.#makeRoomForWrite().then(() =>
-        this.#applySingle(type, k, v, sync)
+        this.#applySingle(type, k, v, sync, true)
       );
     }
     const wal = this.#wal!;
@@ -561,28 +569,43 @@ export class DB implements AsyncDisposable {
         await this.#changed.wait();
       } else if (this.#mem.approximateBytes < this.#options.memtableSize) {
         return;
-      } else if (this.#imm) {
+      } else if (this.#imms.length >= MAX_IMMUTABLE) {
         await this.#changed.wait();
       } else {
-        await this.#rotateMemtable();
+        // One rotation at a time: concurrent writers share it rather than
+        // each creating (and syncing, and discarding) a WAL of their own.
+        this.#rotating ??= this.#rotateMemtable().finally(() => {
+          this.#rotating = undefined;
+        });
+        await this.#rotating;
       }
     }
   }
 
-  /** Makes the memtable immutable behind a new WAL and starts its flush. */
-  async #rotateMemtable(): Promise<void> {
-    if (this.#imm) throw new Error("rotate with an immutable memtable pending");
+  /**
+   * Makes the memtable immutable behind a new WAL and starts its flush.
+   * `force` rotates a memtable that is not full yet (`flush()`).
+   */
+  async #rotateMemtable(force = false): Promise<void> {
     const number = this.#versions.newFileNumber();
     const wal = await WalWriter.create(logFileName(this.#dir, number));
     // Another writer may have rotated while we awaited.
-    if (this.#imm || this.#closing) {
+    const rotatedMeanwhile = force
+      ? this.#mem.count === 0
+      : this.#mem.approximateBytes < this.#options.memtableSize;
+    if (
+      this.#closing || this.#imms.length >= MAX_IMMUTABLE || rotatedMeanwhile
+    ) {
       await wal.close();
       await Deno.remove(logFileName(this.#dir, number)).catch(() => {});
       return;
     }
     this.#walSyncsBefore += this.#wal!.syncCount;
-    this.#immWal = this.#wal;
-    this.#imm = this.#mem;
+    this.#imms.push({
+      mem: this.#mem,
+      wal: this.#wal!,
+      walNumber: this.#walNumber,
+    });
     this.#mem = new MemTable();
     this.#wal = wal;
     this.#walNumber = number;
@@ -592,7 +615,7 @@ export class DB implements AsyncDisposable {
     dirSynced.then(() => {
       if (this.#walDirSynced === dirSynced) this.#walDirSynced = RESOLVED;
     }, () => {}); // a failure is reported to the durable writers awaiting it
-    this.#flushing = this.#flushImmutable().catch((err) =>
+    this.#flushing ??= this.#flushImmutables().catch((err) =>
       this.#setBackgroundError(err)
     )
       .finally(() => {
@@ -601,26 +624,28 @@ export class DB implements AsyncDisposable {
       });
   }
 
-  async #flushImmutable(): Promise<void> {
-    const imm = this.#imm!;
-    const oldWal = this.#immWal!;
-    const meta = await this.#writeLevel0(imm);
-    await oldWal.close(); // waits for sync writers still queued on it
-    await syncDirectory(this.#dir); // the new WAL's and the table's entries
-    failpoint("flush:table-synced");
-    const edit: VersionEdit = {
-      logNumber: this.#walNumber,
-      lastSequence: this.#lastSequence,
-    };
-    if (meta) edit.added = [[0, meta]];
-    await this.#versions.logAndApply(edit);
-    failpoint("flush:manifest-appended");
-    if (meta) this.#pendingOutputs.delete(meta.number);
-    this.#imm = undefined;
-    this.#immWal = undefined;
-    this.#changed.notify();
-    await this.#deleteObsoleteFiles();
-    this.#scheduleCompaction();
+  /** Flushes the immutable memtables, oldest first, until none is left. */
+  async #flushImmutables(): Promise<void> {
+    while (this.#imms.length > 0 && !this.#closing) {
+      const { mem, wal } = this.#imms[0]!;
+      const meta = await this.#writeLevel0(mem);
+      await wal.close(); // waits for sync writers still queued on it
+      await syncDirectory(this.#dir); // the new WALs' and the table's entries
+      failpoint("flush:table-synced");
+      const edit: VersionEdit = {
+        // The oldest WAL still needed: the next immutable's, or the live one.
+        logNumber: this.#imms[1]?.walNumber ?? this.#walNumber,
+        lastSequence: this.#lastSequence,
+      };
+      if (meta) edit.added = [[0, meta]];
+      await this.#versions.logAndApply(edit);
+      failpoint("flush:manifest-appended");
+      if (meta) this.#pendingOutputs.delete(meta.number);
+      this.#imms.shift();
+      this.#changed.notify();
+      await this.#deleteObsoleteFiles();
+      this.#scheduleCompaction();
+    }
   }
 
   /** Writes a memtable to one new level-0 table (synced, not yet recorded). */
@@ -679,7 +704,9 @@ export class DB implements AsyncDisposable {
     this.#checkOpen();
     // The hot path of every read: no allocation until the result's copy.
     let hit = this.#mem.count > 0 ? this.#mem.get(key, seq) : undefined;
-    hit ??= this.#imm?.get(key, seq);
+    for (let i = this.#imms.length - 1; !hit && i >= 0; i--) {
+      hit = this.#imms[i]!.mem.get(key, seq);
+    }
     if (!hit) {
       const version = this.#versions.current;
       for (const f of version.files(0)) { // newest first
@@ -792,7 +819,9 @@ export class DB implements AsyncDisposable {
   /** Every source of entries, newest first: memtables, level 0, levels. */
   #sources(version: Version): InternalIterator[] {
     const sources: InternalIterator[] = [this.#mem.iterator()];
-    if (this.#imm) sources.push(this.#imm.iterator());
+    for (let i = this.#imms.length - 1; i >= 0; i--) {
+      sources.push(this.#imms[i]!.mem.iterator());
+    }
     for (const f of version.files(0)) {
       sources.push(this.#tables.get(f.number).iterator());
     }
@@ -836,12 +865,13 @@ export class DB implements AsyncDisposable {
    */
   async flush(): Promise<void> {
     this.#checkWritable();
-    while (this.#imm) {
+    while (this.#imms.length > 0) {
       await this.#changed.wait();
       this.#checkWritable();
     }
-    if (this.#mem.count > 0) await this.#rotateMemtable();
-    while (this.#imm) {
+    await this.#rotating;
+    if (this.#mem.count > 0) await this.#rotateMemtable(true);
+    while (this.#imms.length > 0) {
       await this.#changed.wait();
       this.#checkWritable();
     }
@@ -1081,9 +1111,14 @@ export class DB implements AsyncDisposable {
     const cache = this.#blockCache.stats;
     return {
       levels,
-      memtableBytes: this.#mem.approximateBytes +
-        (this.#imm?.approximateBytes ?? 0),
-      walBytes: (this.#wal?.size ?? 0) + (this.#immWal?.size ?? 0),
+      memtableBytes: this.#imms.reduce(
+        (n, imm) => n + imm.mem.approximateBytes,
+        this.#mem.approximateBytes,
+      ),
+      walBytes: this.#imms.reduce(
+        (n, imm) => n + imm.wal.size,
+        this.#wal?.size ?? 0,
+      ),
       diskBytes,
       sequence: this.#lastSequence,
       compactions: {
@@ -1148,6 +1183,8 @@ export class DB implements AsyncDisposable {
       await this.#compacting;
       await this.#compactionLock;
       await this.#sweeps;
+      // Memtables not flushed yet stay in their WALs: the next open replays.
+      for (const imm of this.#imms) await imm.wal.close();
       await this.#wal?.close();
       await this.#versions.drain();
     } finally {
