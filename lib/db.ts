@@ -7,7 +7,7 @@
  * for a shared `fdatasync` (group commit). A full memtable becomes immutable
  * behind a fresh WAL and is flushed to a level-0 table in the background.
  *
- * Read path: memtable, immutable memtable, level-0 tables newest first, then
+ * Read path: memtable, immutable memtables, level-0 tables newest first, then
  * one table per deeper level; bloom filters skip tables that cannot hold the
  * key. Scans merge every source into one ordered stream.
  *
