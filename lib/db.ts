@@ -558,8 +558,8 @@ export class DB implements AsyncDisposable {
 
   /**
    * Waits until the write may go ahead: swaps a full memtable for a fresh
-   * one behind a new WAL, and holds writes while the previous memtable is
-   * still being flushed or level 0 has piled up (backpressure).
+   * one behind a new WAL, and holds writes while {@link MAX_IMMUTABLE} full
+   * memtables wait for their flush or level 0 has piled up (backpressure).
    */
   async #makeRoomForWrite(): Promise<void> {
     while (true) {
