@@ -11,20 +11,15 @@
 
 import { parseArgs } from "node:util";
 import { DB } from "../mod.ts";
+import { Prng } from "../cli/bench.ts";
 
 const { values } = parseArgs({
   options: { num: { type: "string", default: "1000000" } },
 });
 const N = Number(values.num);
 
-let seed = 301;
-const random = () => {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+const prng = new Prng(301);
+const random = () => prng.next() / 0x1_0000_0000;
 const encoder = new TextEncoder();
 const keys = Array.from(
   { length: N },

@@ -25,6 +25,7 @@
  */
 
 import { DB } from "../mod.ts";
+import { Prng } from "../cli/bench.ts";
 
 const N = 100_000;
 const MEM_N = 10_000;
@@ -35,16 +36,10 @@ const PROBES = 100_000;
 /** Precomputed scan start positions. */
 const STARTS = 1_024;
 
-/** mulberry32: a small seeded PRNG, the same sequence every run. */
+/** Seeded uniform numbers in [0, 1): the same sequence every run. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const prng = new Prng(seed);
+  return () => prng.next() / 0x1_0000_0000;
 }
 
 const random = rng(0x5eed);

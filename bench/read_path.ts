@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { compareBytes } from "../lib/bytes.ts";
 import { DB } from "../mod.ts";
+import { Prng } from "../cli/bench.ts";
 
 const { values } = parseArgs({
   options: {
@@ -18,15 +19,9 @@ const { values } = parseArgs({
 const N = Number(values.num);
 const cacheMiB = Number(values["cache-mib"]);
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+function rng(seed: number): () => number {
+  const prng = new Prng(seed);
+  return () => prng.next() / 0x1_0000_0000;
 }
 
 const encoder = new TextEncoder();

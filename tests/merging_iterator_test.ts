@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ScratchIterator } from "./fixtures/scratch_iterator.ts";
-import { rng } from "./fixtures/rng.ts";
+import { rng, seeds } from "./fixtures/rng.ts";
 import { MergingIterator } from "../lib/merging_iterator.ts";
 import { MemTable } from "../lib/memtable.ts";
 import {
@@ -13,12 +13,6 @@ import {
 import { toHex } from "../lib/bytes.ts";
 
 const b = (...bytes: number[]) => new Uint8Array(bytes);
-
-function seeds(): number[] {
-  const env = Deno.env.get("SEED");
-  if (env !== undefined) return [Number(env)];
-  return [1, 2, 3, 4, 5, Date.now() % 1_000_000];
-}
 
 interface Row {
   key: Uint8Array;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ScratchIterator } from "./fixtures/scratch_iterator.ts";
-import { rng } from "./fixtures/rng.ts";
+import { rng, seeds } from "./fixtures/rng.ts";
 import {
   UserIterator,
   type UserIteratorOptions,
@@ -17,12 +17,6 @@ import {
 import { compareBytes, fromUtf8, toHex, utf8 } from "../lib/bytes.ts";
 
 const b = (...bytes: number[]) => new Uint8Array(bytes);
-
-function seeds(): number[] {
-  const env = Deno.env.get("SEED");
-  if (env !== undefined) return [Number(env)];
-  return [1, 2, 3, 4, 5, Date.now() % 1_000_000];
-}
 
 /** Runs a scan to the end and renders it as "key=value" strings. */
 function drain(it: UserIterator): string[] {
