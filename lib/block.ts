@@ -350,12 +350,15 @@ function readU32(d: Uint8Array, p: number): number {
 }
 
 /**
- * Compares `a[aOff, aOff + aLen)` with `b` in memcmp order, in place.
+ * Compares `a[aOff, aOff + aLen)` with `b[skip, b.length)` in memcmp order,
+ * in place. With `skip > 0` the caller knows both keys begin with the same
+ * `skip` bytes, and `a[aOff, …)` holds what follows them.
  *
  * @param a Buffer holding the first key.
- * @param aOff Offset of the first key in `a`.
- * @param aLen Length of the first key.
- * @param b Second key.
+ * @param aOff Offset of the first key (past the skipped bytes) in `a`.
+ * @param aLen Length of the first key (without the skipped bytes).
+ * @param b Second key, whole.
+ * @param skip Leading bytes of `b` known to equal the first key's.
  * @returns Negative, zero or positive, like `compareBytes`.
  *
  * @example
@@ -363,6 +366,7 @@ function readU32(d: Uint8Array, p: number): number {
  * import assert from "node:assert/strict";
  * import { compareRange } from "./block.ts";
  * assert(compareRange(new Uint8Array([9, 1, 2]), 1, 2, new Uint8Array([1, 3])) < 0);
+ * assert(compareRange(new Uint8Array([2]), 0, 1, new Uint8Array([1, 2]), 1) === 0);
  * ```
  */
 export function compareRange(
@@ -370,13 +374,15 @@ export function compareRange(
   aOff: number,
   aLen: number,
   b: Uint8Array,
+  skip = 0,
 ): number {
-  const n = aLen < b.length ? aLen : b.length;
+  const bLen = b.length - skip;
+  const n = aLen < bLen ? aLen : bLen;
   for (let i = 0; i < n; i++) {
-    const d = a[aOff + i]! - b[i]!;
+    const d = a[aOff + i]! - b[skip + i]!;
     if (d !== 0) return d;
   }
-  return aLen - b.length;
+  return aLen - bLen;
 }
 
 /**
@@ -428,6 +434,8 @@ export class BlockIterator implements InternalIterator {
   private cur = 0;
   private nxt = 0;
   private ri = 0;
+  /** Offset of restart point `ri + 1`, or `limit` past the last one. */
+  private nextRestart = 0;
   private kb: Uint8Array = new Uint8Array(64);
   private kl = 0;
   private keyOff = -1;
@@ -450,6 +458,7 @@ export class BlockIterator implements InternalIterator {
     this.limit = block.restartsOffset;
     this.cur = this.nxt = this.limit;
     this.ri = this.nRestarts;
+    this.nextRestart = this.limit;
     this.kl = 0;
     this.keyCache = undefined;
   }
@@ -488,8 +497,10 @@ export class BlockIterator implements InternalIterator {
    *
    * @param key User key.
    * @param seq Sequence number.
+   * @param skip Leading bytes that `key` and every key of the block are
+   *   known to share (a table's common prefix), left uncompared.
    */
-  seek(key: Uint8Array, seq: number): void {
+  seek(key: Uint8Array, seq: number, skip = 0): void {
     if (this.limit === 0) return;
     // Last restart point whose key is before the target: the answer is in
     // its interval or at the start of the next one.
@@ -497,12 +508,12 @@ export class BlockIterator implements InternalIterator {
     let hi = this.nRestarts - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
-      if (this.compareRestart(mid, key, seq) < 0) lo = mid;
+      if (this.compareRestart(mid, key, seq, skip) < 0) lo = mid;
       else hi = mid - 1;
     }
     this.toRestart(lo);
     while (this.parseNext()) {
-      if (this.compareCurrent(key, seq) >= 0) return;
+      if (this.compareCurrent(key, seq, skip) >= 0) return;
     }
   }
 
@@ -532,6 +543,7 @@ export class BlockIterator implements InternalIterator {
       if (ri === 0) {
         this.cur = this.nxt = this.limit;
         this.ri = this.nRestarts;
+        this.nextRestart = this.limit;
         return;
       }
       ri--;
@@ -622,10 +634,11 @@ export class BlockIterator implements InternalIterator {
    *
    * @param key User key.
    * @param seq Sequence number.
+   * @param skip Leading bytes both keys are known to share.
    * @returns Negative when the current entry sorts first.
    */
-  compareCurrent(key: Uint8Array, seq: number): number {
-    const c = compareRange(this.kb, 0, this.kl - T, key);
+  compareCurrent(key: Uint8Array, seq: number, skip = 0): number {
+    const c = compareRange(this.kb, skip, this.kl - T - skip, key, skip);
     if (c !== 0) return c;
     return seq - readTrailerSeq(this.kb, this.kl - T);
   }
@@ -634,9 +647,17 @@ export class BlockIterator implements InternalIterator {
     this.ri = i;
     this.kl = 0;
     this.nxt = readU32(this.d, this.limit + i * 4);
+    this.nextRestart = i + 1 < this.nRestarts
+      ? readU32(this.d, this.limit + (i + 1) * 4)
+      : this.limit;
   }
 
-  private compareRestart(i: number, key: Uint8Array, seq: number): number {
+  private compareRestart(
+    i: number,
+    key: Uint8Array,
+    seq: number,
+    skip: number,
+  ): number {
     const d = this.d;
     const at = readU32(d, this.limit + i * 4);
     let p = at;
@@ -658,7 +679,7 @@ export class BlockIterator implements InternalIterator {
     if (shared !== 0 || unshared < T || p + unshared > this.limit) {
       this.block.corrupt(at, "bad entry at restart point");
     }
-    const c = compareRange(d, p, unshared - T, key);
+    const c = compareRange(d, p + skip, unshared - T - skip, key, skip);
     if (c !== 0) return c;
     return seq - readTrailerSeq(d, p + unshared - T);
   }
@@ -670,6 +691,7 @@ export class BlockIterator implements InternalIterator {
     if (p >= limit) {
       this.cur = this.nxt = limit;
       this.ri = this.nRestarts;
+      this.nextRestart = limit;
       return false;
     }
     this.cur = p;
@@ -709,10 +731,12 @@ export class BlockIterator implements InternalIterator {
     this.vl = vl;
     this.nxt = p + unshared + vl;
     this.keyCache = undefined;
-    while (
-      this.ri + 1 < this.nRestarts &&
-      readU32(d, limit + (this.ri + 1) * 4) <= this.cur
-    ) this.ri++;
+    while (this.cur >= this.nextRestart) {
+      const ri = ++this.ri;
+      this.nextRestart = ri + 1 < this.nRestarts
+        ? readU32(d, limit + (ri + 1) * 4)
+        : limit;
+    }
     return true;
   }
 

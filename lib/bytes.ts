@@ -55,6 +55,27 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
+ * Length of the longest common prefix of two byte strings.
+ *
+ * @param a First byte string.
+ * @param b Second byte string.
+ * @returns The number of leading bytes both share.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { commonPrefixLength, utf8 } from "./bytes.ts";
+ * assert.equal(commonPrefixLength(utf8("user:17"), utf8("user:2")), 5);
+ * ```
+ */
+export function commonPrefixLength(a: Uint8Array, b: Uint8Array): number {
+  const n = a.length < b.length ? a.length : b.length;
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}
+
+/**
  * Tells whether `key` starts with `prefix`.
  *
  * @param key The byte string to test.

@@ -24,8 +24,26 @@ import { SSTableWriter } from "./sstable_writer.ts";
 import { yieldToEventLoop } from "./yield.ts";
 import { type FileMeta, NUM_LEVELS, type Version } from "./version.ts";
 
-/** Level-0 files at which writes wait for compaction to catch up. */
-export const L0_STOP_WRITES = 12;
+/**
+ * Level-0 files at which writes wait for compaction to catch up: 12, as in
+ * LevelDB, or three times the compaction trigger when that is higher (a
+ * stop below the trigger would wait for a compaction that never starts).
+ *
+ * @param options Open options.
+ * @returns The number of level-0 files that stops writes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { l0StopWrites } from "./compaction.ts";
+ * import { DEFAULT_OPTIONS } from "./options.ts";
+ * assert.equal(l0StopWrites(DEFAULT_OPTIONS), 12);
+ * assert.equal(l0StopWrites({ ...DEFAULT_OPTIONS, l0CompactionTrigger: 64 }), 192);
+ * ```
+ */
+export function l0StopWrites(options: ResolvedOptions): number {
+  return Math.max(12, 3 * options.l0CompactionTrigger);
+}
 
 /** One unit of compaction work. */
 export interface CompactionPlan {

@@ -23,7 +23,7 @@ import {
   compactionScores,
   isTrivialMove,
   keyRange,
-  L0_STOP_WRITES,
+  l0StopWrites,
   maxBytesForLevel,
   pickCompaction,
   planForInputs,
@@ -432,10 +432,10 @@ export class DB implements AsyncDisposable {
   }
 
   /**
-   * A writer awaiting only resolved promises runs in microtasks and would
+   * A caller awaiting only resolved promises runs in microtasks and would
    * starve everything else: background work (flush and compaction slices
-   * are timer tasks) until the memtable fills and writes stall, and the
-   * rest of the program too. So every few hundred operations a write
+   * are timer tasks, a worker's result is a message) until the memtable
+   * fills and writes stall, and the rest of the program too. So every few hundred operations a write
    * resolves through the event loop, letting other tasks run (about 4 µs
    * each time): flushing overlaps writing, and readers never wait long.
    */
@@ -553,7 +553,7 @@ export class DB implements AsyncDisposable {
 
   #needsRoom(): boolean {
     return this.#mem.approximateBytes >= this.#options.memtableSize ||
-      this.#versions.current.files(0).length >= L0_STOP_WRITES;
+      this.#versions.current.files(0).length >= l0StopWrites(this.#options);
   }
 
   /**
@@ -564,7 +564,9 @@ export class DB implements AsyncDisposable {
   async #makeRoomForWrite(): Promise<void> {
     while (true) {
       this.#checkWritable();
-      if (this.#versions.current.files(0).length >= L0_STOP_WRITES) {
+      if (
+        this.#versions.current.files(0).length >= l0StopWrites(this.#options)
+      ) {
         this.#scheduleCompaction();
         await this.#changed.wait();
       } else if (this.#mem.approximateBytes < this.#options.memtableSize) {
@@ -692,9 +694,16 @@ export class DB implements AsyncDisposable {
    */
   get(key: Bytes, options?: ReadOptions): Promise<Uint8Array | undefined> {
     try {
-      return Promise.resolve(
-        this.#getSync(toLookupKey(key), this.#readSequence(options)),
+      const value = this.#getSync(
+        toLookupKey(key),
+        this.#readSequence(options),
       );
+      // Readers are paced like writers: a loop of gets must not keep a
+      // finished compaction from being installed.
+      const paced = this.#pace(1);
+      return paced === RESOLVED
+        ? Promise.resolve(value)
+        : paced.then(() => value);
     } catch (err) {
       return Promise.reject(err);
     }

@@ -36,7 +36,7 @@ import {
   FOOTER_SIZE,
   type TableProperties,
 } from "./sstable_format.ts";
-import { compareBytes } from "./bytes.ts";
+import { commonPrefixLength, compareBytes } from "./bytes.ts";
 
 /**
  * Memory of data blocks read from disk. Slabs of 64 KiB hold 16 blocks of
@@ -150,6 +150,9 @@ export class SSTableReader {
   private readonly idxOffsets: Float64Array;
   private readonly idxSizes: Float64Array;
   private readonly getIter = new BlockIterator();
+  // Bytes every key of the table begins with (the common prefix of its
+  // smallest and largest keys): searches start comparing after them.
+  private readonly prefixLen: number;
   private closed = false;
 
   private constructor(
@@ -247,6 +250,10 @@ export class SSTableReader {
     this.idxSeqs = Float64Array.from(seqs);
     this.idxOffsets = Float64Array.from(offsets);
     this.idxSizes = Float64Array.from(sizes);
+    this.prefixLen = keys.length === 0 ? 0 : commonPrefixLength(
+      this.properties.smallestKey,
+      keys[keys.length - 1]!,
+    );
   }
 
   /**
@@ -327,12 +334,13 @@ export class SSTableReader {
    */
   get(key: Uint8Array, seq: number): TableGetResult | undefined {
     if (this.closed) this.refuse();
+    if (this.outsidePrefix(key) !== 0) return undefined;
     if (!this.filter.mayContain(key)) return undefined;
-    const i = this.findBlock(key, seq);
+    const i = this.searchIndex(key, seq, this.prefixLen);
     if (i >= this.idxSeqs.length) return undefined;
     const it = this.getIter;
     it.reset(this.dataBlock(i, true));
-    it.seek(key, seq);
+    it.seek(key, seq, this.prefixLen);
     if (!it.valid() || !it.userKeyEquals(key)) return undefined;
     return { type: it.type(), value: it.value() };
   }
@@ -357,6 +365,32 @@ export class SSTableReader {
    * @returns A block index.
    */
   findBlock(key: Uint8Array, seq: number): number {
+    const outside = this.outsidePrefix(key);
+    if (outside !== 0) return outside < 0 ? 0 : this.idxSeqs.length;
+    return this.searchIndex(key, seq, this.prefixLen);
+  }
+
+  /**
+   * Where `key` stands against the table's common prefix: 0 when it starts
+   * with it, negative when it sorts before every key of the table,
+   * positive when after.
+   */
+  private outsidePrefix(key: Uint8Array): number {
+    const n = this.prefixLen;
+    const keys = this.idxKeys; // index key 0 starts with the prefix too
+    for (let i = 0; i < n; i++) {
+      if (i === key.length) return -1;
+      const d = key[i]! - keys[i]!;
+      if (d !== 0) return d;
+    }
+    return 0;
+  }
+
+  /**
+   * {@link SSTableReader.findBlock} for a key known to start with the
+   * table's first `skip` bytes: comparisons begin after them.
+   */
+  private searchIndex(key: Uint8Array, seq: number, skip: number): number {
     const keys = this.idxKeys;
     const off = this.idxKeyOff;
     const seqs = this.idxSeqs;
@@ -364,8 +398,8 @@ export class SSTableReader {
     let hi = seqs.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const start = off[mid]!;
-      const c = compareRange(keys, start, off[mid + 1]! - start, key);
+      const start = off[mid]! + skip;
+      const c = compareRange(keys, start, off[mid + 1]! - start, key, skip);
       if (c < 0 || (c === 0 && seqs[mid]! > seq)) lo = mid + 1;
       else hi = mid;
     }

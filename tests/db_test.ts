@@ -430,3 +430,28 @@ Deno.test("a burst of writes queues full memtables and loses none of them", asyn
     await again.close();
   });
 });
+
+Deno.test("a loop of awaited gets lets a background compaction finish", async () => {
+  await withDir(async (dir) => {
+    const small = { memtableSize: 16 * 1024, l0CompactionTrigger: 64 };
+    let db = await DB.open(dir, small);
+    for (let i = 0; i < 4000; i++) {
+      await db.put(`k${String(i % 1000).padStart(4, "0")}`, "v".repeat(40));
+    }
+    await db.close();
+    // Reopened with a low trigger, the level-0 files need a compaction at
+    // once. Awaited gets that resolve at once run in microtasks, so the
+    // compaction's result is only installed if reads yield now and then.
+    db = await DB.open(dir, { ...small, l0CompactionTrigger: 2 });
+    assert.ok(db.stats().levels[0]!.files >= 2);
+    let gets = 0;
+    const compacted = () => db.stats().compactions.count > 0;
+    while (gets < 2_000_000 && (gets % 1000 !== 0 || !compacted())) {
+      const key = `k${String(gets % 1000).padStart(4, "0")}`;
+      assert.equal(text(await db.get(key))?.length, 40);
+      gets++;
+    }
+    assert.ok(compacted(), `no compaction after ${gets} gets`);
+    await db.close();
+  });
+});
