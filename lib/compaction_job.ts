@@ -67,6 +67,7 @@ export type BackgroundJob = CompactionJob | FlushJob;
  * Runs a flush job: writes the memtable image to one synced table.
  *
  * @param job The job.
+ * @param shouldAbort Asked between slices; true stops and deletes the output.
  * @returns What was written (no outputs for an empty memtable).
  *
  * @example
@@ -84,14 +85,17 @@ export type BackgroundJob = CompactionJob | FlushJob;
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export function runFlushJob(job: FlushJob): Promise<MergeResult> {
+export function runFlushJob(
+  job: FlushJob,
+  shouldAbort: () => boolean = () => false,
+): Promise<MergeResult> {
   return mergeToTables(MemTable.fromImage(job.image).iterator(), {
     dir: job.dir,
     blockSize: job.blockSize,
     bloomBitsPerKey: job.bloomBitsPerKey,
     targetFileSize: Infinity,
     newFileNumber: () => job.outputNumber,
-    shouldAbort: () => false,
+    shouldAbort,
   });
 }
 

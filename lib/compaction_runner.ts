@@ -1,10 +1,12 @@
 /**
  * Runs background jobs (flushes and compactions) on a Worker, so that
- * their CPU work happens on another core. The worker starts with the first
- * job and stops a second after the last one finishes (or when the engine
- * closes), so an idle database keeps no thread. Where a Worker cannot be
- * started (permissions, an embedder without workers), jobs run on the main
- * thread in slices.
+ * their CPU work happens on another core. One worker serves every database
+ * open in the process, as LevelDB's `Env` has one background thread: it
+ * starts with the first job and stops a second after the last one finishes,
+ * so an idle process keeps no thread, while back-to-back work (a reopen, a
+ * second database) finds it running with its JIT already warm. Where a
+ * Worker cannot be started (permissions, an embedder without workers), jobs
+ * run on the main thread in slices.
  *
  * @module
  */
@@ -24,11 +26,6 @@ interface WorkerReply {
   error?: { name: string; message: string; file?: string; offset?: number };
 }
 
-interface Pending {
-  resolve: (result: MergeResult) => void;
-  reject: (err: unknown) => void;
-}
-
 const ABORTED: MergeResult = {
   outputs: [],
   entriesRead: 0,
@@ -36,11 +33,94 @@ const ABORTED: MergeResult = {
   aborted: true,
 };
 
-/** How long an idle worker lives: restarting one costs about 20 ms. */
 const IDLE_MS = 1000;
 
 /**
- * Runs jobs, on a Worker when it can.
+ * The process's one background worker: jobs go in with an id, replies come
+ * back to whoever posted that id.
+ */
+class SharedWorker {
+  #worker: Worker | undefined;
+  #failed = false;
+  readonly #replies = new Map<number, (reply: WorkerReply) => void>();
+  #nextId = 1;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** False once a worker failed to start: jobs run on the main thread. */
+  get available(): boolean {
+    return !this.#failed;
+  }
+
+  /** Starts the worker if needed; false when no worker can run here. */
+  start(): boolean {
+    if (this.#worker) return true;
+    if (this.#failed) return false;
+    try {
+      const worker = new Worker(
+        new URL("./compaction_worker.ts", import.meta.url).href,
+        { type: "module" },
+      );
+      worker.onmessage = (event: MessageEvent<WorkerReply>) => {
+        const reply = this.#replies.get(event.data.id);
+        this.#replies.delete(event.data.id);
+        reply?.(event.data);
+        this.#stopWhenIdle();
+      };
+      worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault();
+        this.#terminate();
+        const message = `Background worker failed: ${event.message}`;
+        const all = [...this.#replies.entries()];
+        this.#replies.clear();
+        for (const [id, reply] of all) {
+          reply({ id, error: { name: "", message } });
+        }
+      };
+      this.#worker = worker;
+      this.#stopWhenIdle();
+      return true;
+    } catch {
+      this.#failed = true; // no workers here: run on the main thread
+      return false;
+    }
+  }
+
+  /** Posts a job (the worker must be started); `reply` gets its answer. */
+  post(job: BackgroundJob, reply: (reply: WorkerReply) => void): number {
+    clearTimeout(this.#idleTimer);
+    const id = this.#nextId++;
+    this.#replies.set(id, reply);
+    this.#worker!.postMessage({ id, job });
+    return id;
+  }
+
+  /** Asks the worker to stop job `id` early; it still replies. */
+  abort(id: number): void {
+    if (this.#replies.has(id)) this.#worker?.postMessage({ abort: id });
+  }
+
+  #stopWhenIdle(): void {
+    if (this.#replies.size > 0 || !this.#worker) return;
+    clearTimeout(this.#idleTimer);
+    const timer = setTimeout(() => {
+      if (this.#replies.size === 0) this.#terminate();
+    }, IDLE_MS);
+    // The timer must not keep a finished program alive.
+    Deno.unrefTimer(timer);
+    this.#idleTimer = timer;
+  }
+
+  #terminate(): void {
+    clearTimeout(this.#idleTimer);
+    this.#worker?.terminate();
+    this.#worker = undefined;
+  }
+}
+
+const sharedWorker = new SharedWorker();
+
+/**
+ * Runs one database's jobs, on the shared Worker when it can.
  *
  * @example
  * ```ts
@@ -55,16 +135,14 @@ const IDLE_MS = 1000;
  *   deeperLevels: [], outputNumbers: [],
  * });
  * assert.equal(result.outputs.length, 0);
- * runner.stop();
+ * await runner.stop();
  * ```
  */
 export class CompactionRunner {
   readonly #tables: TableCache;
-  #worker: Worker | undefined;
-  #workerFailed = false;
-  readonly #pending = new Map<number, Pending>();
-  #nextId = 1;
-  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #useWorker: boolean;
+  /** Jobs on the worker, by id: settled when the worker replies. */
+  readonly #inFlight = new Map<number, Promise<MergeResult>>();
   #stopped = false;
 
   /**
@@ -73,87 +151,37 @@ export class CompactionRunner {
    */
   constructor(tables: TableCache, options: { useWorker?: boolean } = {}) {
     this.#tables = tables;
-    this.#workerFailed = options.useWorker === false;
+    this.#useWorker = options.useWorker !== false;
   }
 
   /**
-   * Runs a job. After {@link CompactionRunner.stop} its result is
-   * `aborted`.
+   * Runs a job.
    *
    * @param job The job.
-   * @returns What it wrote.
+   * @returns Its result; `aborted` when {@link CompactionRunner.stop} cut
+   * it short.
    */
   run(job: BackgroundJob): Promise<MergeResult> {
     this.#stopped = false;
-    clearTimeout(this.#idleTimer);
-    const worker = this.#startWorker();
-    if (!worker) {
+    if (!this.#useWorker || !sharedWorker.start()) {
+      const stopped = () => this.#stopped;
       return job.kind === "flush"
-        ? runFlushJob(job)
-        : runCompactionJob(job, this.#tables, () => this.#stopped);
+        ? runFlushJob(job, stopped)
+        : runCompactionJob(job, this.#tables, stopped);
     }
-    const id = this.#nextId++;
+    let id = 0;
     const done = new Promise<MergeResult>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      id = sharedWorker.post(job, ({ result, error }) => {
+        this.#inFlight.delete(id);
+        // After stop() the engine has moved on: whatever the job wrote is
+        // unreferenced, and a sweep deletes it.
+        if (this.#stopped) resolve(ABORTED);
+        else if (result) resolve(result);
+        else reject(rebuildError(error));
+      });
     });
-    worker.postMessage({ id, job });
-    return done.finally(() => this.#stopWhenIdle());
-  }
-
-  #startWorker(): Worker | undefined {
-    if (this.#worker || this.#workerFailed) return this.#worker;
-    try {
-      const worker = new Worker(
-        new URL("./compaction_worker.ts", import.meta.url).href,
-        { type: "module" },
-      );
-      worker.onmessage = (event: MessageEvent<WorkerReply>) => {
-        const { id, result, error } = event.data;
-        const pending = this.#pending.get(id);
-        this.#pending.delete(id);
-        if (result) pending?.resolve(result);
-        else pending?.reject(rebuildError(error));
-      };
-      worker.onerror = (event: ErrorEvent) => {
-        event.preventDefault();
-        this.#terminate();
-        this.#settleAll((p) =>
-          p.reject(
-            new StrataError(
-              "COMPACTION",
-              `Background worker failed: ${event.message}`,
-            ),
-          )
-        );
-      };
-      this.#worker = worker;
-    } catch {
-      this.#workerFailed = true; // no workers here: run on the main thread
-    }
-    return this.#worker;
-  }
-
-  #stopWhenIdle(): void {
-    if (this.#pending.size > 0 || !this.#worker) return;
-    clearTimeout(this.#idleTimer);
-    const timer = setTimeout(() => {
-      if (this.#pending.size === 0) this.#terminate();
-    }, IDLE_MS);
-    // The timer must not keep a finished program alive.
-    Deno.unrefTimer(timer);
-    this.#idleTimer = timer;
-  }
-
-  #terminate(): void {
-    clearTimeout(this.#idleTimer);
-    this.#worker?.terminate();
-    this.#worker = undefined;
-  }
-
-  #settleAll(settle: (pending: Pending) => void): void {
-    const all = [...this.#pending.values()];
-    this.#pending.clear();
-    for (const p of all) settle(p);
+    this.#inFlight.set(id, done.catch(() => ABORTED));
+    return done;
   }
 
   /**
@@ -162,24 +190,24 @@ export class CompactionRunner {
    * again after a second.
    */
   warmUp(): void {
-    if (this.#worker || this.#workerFailed) return;
-    this.#startWorker();
-    this.#stopWhenIdle();
+    if (this.#useWorker) sharedWorker.start();
   }
 
-  /** Whether jobs run on a Worker (false after a failure to start one). */
+  /** Whether jobs run on a Worker (false where none could start). */
   get usesWorker(): boolean {
-    return !this.#workerFailed;
+    return this.#useWorker && sharedWorker.available;
   }
 
   /**
-   * Stops the worker now; jobs in flight resolve as aborted (their partial
-   * output stays on disk, unreferenced, until a sweep deletes it).
+   * Stops this runner's jobs: they end early and resolve as aborted (their
+   * partial output stays on disk, unreferenced, until a sweep deletes it).
+   *
+   * @returns Resolves once no job of this runner is still touching files.
    */
-  stop(): void {
+  async stop(): Promise<void> {
     this.#stopped = true;
-    this.#terminate();
-    this.#settleAll((p) => p.resolve(ABORTED));
+    for (const id of this.#inFlight.keys()) sharedWorker.abort(id);
+    await Promise.all(this.#inFlight.values());
   }
 }
 

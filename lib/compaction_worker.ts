@@ -1,12 +1,13 @@
 /**
  * Worker entry point: runs the {@link BackgroundJob}s (flushes and
- * compactions) posted by the engine's {@link CompactionRunner} and posts
+ * compactions) posted by every open database's {@link CompactionRunner} and posts
  * back their results, so that merging, block building and checksumming use
  * another core while the main thread keeps serving reads and writes. Jobs
  * run concurrently: a flush does not wait behind a long compaction, as both
  * yield between slices.
  *
- * Messages in: `{ id, job }`. Messages out: `{ id, result }` or
+ * Messages in: `{ id, job }`, or `{ abort: id }` to stop a job early (it
+ * still replies). Messages out: `{ id, result }` or
  * `{ id, error: { name, message, file?, offset? } }`.
  *
  * @module
@@ -21,17 +22,29 @@ import { CorruptionError } from "./errors.ts";
 
 const scope = self as unknown as {
   onmessage:
-    | ((event: MessageEvent<{ id: number; job: BackgroundJob }>) => void)
+    | ((
+      event: MessageEvent<
+        { id: number; job: BackgroundJob } | { abort: number }
+      >,
+    ) => void)
     | null;
   postMessage(message: unknown): void;
 };
 
+/** Jobs asked to stop early; they check between slices. */
+const aborted = new Set<number>();
+
 scope.onmessage = async (event) => {
+  if ("abort" in event.data) {
+    aborted.add(event.data.abort);
+    return;
+  }
   const { id, job } = event.data;
+  const stopped = () => aborted.has(id);
   try {
     const result = job.kind === "flush"
-      ? await runFlushJob(job)
-      : await runCompactionJob(job);
+      ? await runFlushJob(job, stopped)
+      : await runCompactionJob(job, undefined, stopped);
     scope.postMessage({ id, result });
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
@@ -45,5 +58,7 @@ scope.onmessage = async (event) => {
           : {}),
       },
     });
+  } finally {
+    aborted.delete(id);
   }
 };

@@ -1193,7 +1193,7 @@ export class DB implements AsyncDisposable {
     this.#changed.notify();
     try {
       await this.#flushing; // a flush finishes: it frees a WAL
-      this.#compactions.stop(); // a merge in flight is abandoned
+      await this.#compactions.stop(); // a merge in flight is abandoned
       await this.#compacting;
       await this.#compactionLock;
       await this.#sweeps;

@@ -95,35 +95,66 @@ for (const useWorker of [true, false]) {
       assert.ok(!entries.some((e) => e.startsWith("k000@")));
       assert.ok(entries.includes(`k001@2:1=old1`));
     } finally {
-      runner.stop();
+      await runner.stop();
       tables.closeAll();
       await Deno.remove(dir, { recursive: true });
     }
   });
 }
 
-Deno.test("stop() resolves a job in flight as aborted", async () => {
+function bigFlush(dir: string, outputNumber: number) {
+  const mem = new MemTable();
+  for (let i = 0; i < 20_000; i++) {
+    mem.add(i + 1, TYPE_PUT, enc.encode(`key${i}`), new Uint8Array(100));
+  }
+  return {
+    kind: "flush" as const,
+    dir,
+    image: mem.toImage(),
+    blockSize: 4096,
+    bloomBitsPerKey: 10,
+    outputNumber,
+  };
+}
+
+Deno.test("stop() aborts a job in flight and waits until its output is gone", async () => {
   const dir = await Deno.makeTempDir({ prefix: "strata_runner_" });
   const tables = new TableCache(dir, new BlockCache(0));
   const runner = new CompactionRunner(tables);
   try {
-    const mem = new MemTable();
-    for (let i = 0; i < 20_000; i++) {
-      mem.add(i + 1, TYPE_PUT, enc.encode(`key${i}`), new Uint8Array(100));
-    }
-    const job = runner.run({
-      kind: "flush",
-      dir,
-      image: mem.toImage(),
-      blockSize: 4096,
-      bloomBitsPerKey: 10,
-      outputNumber: 7,
-    });
-    runner.stop();
-    const result = await job;
-    assert.ok(result.aborted, "the job was still in flight");
+    const job = runner.run(bigFlush(dir, 7));
+    const names = () => [...Deno.readDirSync(dir)].map((e) => e.name);
+    // Stop once the job has started writing its table.
+    while (names().length === 0) await new Promise((r) => setTimeout(r, 1));
+    await runner.stop();
+    // The worker is done with the directory once stop() resolves, so a
+    // reopened database can never race it for a file number.
+    assert.deepEqual(names(), []);
+    assert.ok((await job).aborted, "the job was still in flight");
   } finally {
-    runner.stop();
+    await runner.stop();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("two runners share the worker; stopping one leaves the other's job alone", async () => {
+  const dirA = await Deno.makeTempDir({ prefix: "strata_runner_" });
+  const dirB = await Deno.makeTempDir({ prefix: "strata_runner_" });
+  const a = new CompactionRunner(new TableCache(dirA, new BlockCache(0)));
+  const b = new CompactionRunner(new TableCache(dirB, new BlockCache(0)));
+  try {
+    const jobA = a.run(bigFlush(dirA, 7));
+    const jobB = b.run(bigFlush(dirB, 8));
+    await a.stop();
+    assert.ok((await jobA).aborted);
+    const resultB = await jobB;
+    assert.ok(!resultB.aborted);
+    assert.equal(resultB.outputs[0]?.entries, 20_000);
+    assert.ok(b.usesWorker);
+  } finally {
+    await a.stop();
+    await b.stop();
+    await Deno.remove(dirA, { recursive: true });
+    await Deno.remove(dirB, { recursive: true });
   }
 });
