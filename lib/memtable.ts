@@ -457,8 +457,8 @@ export class MemTable {
   /**
    * The memtable's contents as plain data (node records and byte chunks),
    * for posting to a Worker that writes it to a table. The arrays are the
-   * memtable's own, in SharedArrayBuffers that postMessage shares rather
-   * than copies: post only a memtable that no longer changes.
+   * memtable's own: clone them (postMessage does) before the memtable
+   * changes again.
    *
    * @returns The image.
    *
