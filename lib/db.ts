@@ -657,9 +657,8 @@ export class DB implements AsyncDisposable {
 
   /** Writes a memtable to one new level-0 table (synced, not yet recorded). */
   async #writeLevel0(mem: MemTable): Promise<FileMeta | undefined> {
-    // On the worker: the memtable's image shares its memory with it (the
-    // buffers are SharedArrayBuffers), and building the table costs the
-    // main thread nothing.
+    // On the worker: the memtable's image is copied to it (a few ms for a
+    // 4 MiB memtable) and building the table costs the main thread nothing.
     const result = await this.#compactions.run({
       kind: "flush",
       dir: this.#dir,

@@ -122,17 +122,6 @@ function compareTail(
   return alen - len;
 }
 
-// The arena and chunks live in SharedArrayBuffers: a flush posts the image
-// to the background worker, which then reads the very same memory instead
-// of a 4 MiB copy that lingers in its heap until it collects garbage.
-function sharedBytes(n: number): Uint8Array {
-  return new Uint8Array(new SharedArrayBuffer(n));
-}
-
-function sharedInt32(n: number): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(n * 4));
-}
-
 /** A memtable's contents as structured-cloneable data. */
 export interface MemTableImage {
   /** Node records, up to the last node. */
@@ -154,7 +143,7 @@ export interface MemTableImage {
  */
 class SkipList {
   /** Node records; see the module comment. Replaced when it grows. */
-  arena: Int32Array = sharedInt32(INITIAL_ARENA);
+  arena: Int32Array = new Int32Array(INITIAL_ARENA);
   /** Key and value bytes; a node's CHUNK indexes this. */
   readonly chunks: Uint8Array[] = [];
   /** The shared chunk being filled (none until the first add). */
@@ -233,13 +222,13 @@ class SkipList {
     let index: number;
     let at: number;
     if (size > LARGE_ENTRY) {
-      chunk = sharedBytes(size);
+      chunk = new Uint8Array(size);
       index = this.chunks.length;
       this.chunks.push(chunk);
       at = 0;
     } else {
       if (this.used + size > this.chunk.length) {
-        this.chunk = sharedBytes(CHUNK_BYTES);
+        this.chunk = new Uint8Array(CHUNK_BYTES);
         this.chunkIndex = this.chunks.length;
         this.chunks.push(this.chunk);
         this.used = 0;
@@ -421,7 +410,7 @@ class SkipList {
   grow(need: number): void {
     let size = this.arena.length * 2;
     while (size < need) size *= 2;
-    const bigger = sharedInt32(size);
+    const bigger = new Int32Array(size);
     bigger.set(this.arena);
     this.arena = bigger;
   }
