@@ -219,6 +219,8 @@ export class DB implements AsyncDisposable {
   #opsSinceYield = 0;
   #rotating: Promise<void> | undefined;
   #sweeps: Promise<void> = RESOLVED;
+  /** The sweep waiting behind {@link DB.#sweeps}, not started yet. */
+  #sweepQueued: Promise<void> | undefined;
   #walDirSynced: Promise<void> = RESOLVED;
 
   #userBytes = 0;
@@ -826,7 +828,10 @@ export class DB implements AsyncDisposable {
       }
     } finally {
       this.#versions.unpin(version);
-      if (version.refs === 0) this.#deleteObsoleteFiles().catch(() => {});
+      // Only a replaced version can have held the last claim on a file.
+      if (version.refs === 0 && version !== this.#versions.current) {
+        this.#deleteObsoleteFiles().catch(() => {});
+      }
     }
   }
 
@@ -1048,8 +1053,16 @@ export class DB implements AsyncDisposable {
    * manifest edit that dropped them is durable.
    */
   #deleteObsoleteFiles(): Promise<void> {
+    // A sweep that has not started yet lists the directory later than this
+    // call, so it covers this caller too: requests coalesce instead of
+    // queueing one directory listing each.
+    if (this.#sweepQueued) return this.#sweepQueued;
     // One sweep at a time, and close() waits for the last one.
-    const run = this.#sweeps.then(() => this.#sweepObsoleteFiles());
+    const run = this.#sweeps.then(() => {
+      this.#sweepQueued = undefined;
+      return this.#sweepObsoleteFiles();
+    });
+    this.#sweepQueued = run;
     this.#sweeps = run.catch(() => {});
     return run;
   }

@@ -455,3 +455,32 @@ Deno.test("a loop of awaited gets lets a background compaction finish", async ()
     await db.close();
   });
 });
+
+Deno.test("many short scans do not each queue a sweep of the directory", async () => {
+  await withDir(async (dir) => {
+    const db = await DB.open(dir, { memtableSize: 16 * 1024 });
+    for (let i = 0; i < 2000; i++) {
+      await db.put(`k${String(i).padStart(4, "0")}`, "v".repeat(40));
+    }
+    const readDir = Deno.readDir;
+    let listings = 0;
+    Deno.readDir = (path) => {
+      listings++;
+      return readDir(path);
+    };
+    try {
+      for (let i = 0; i < 2000; i++) {
+        for await (const _ of db.scan({ gte: `k${i}`, limit: 3 })) {
+          /* read */
+        }
+      }
+      // Give queued sweeps time to run. A listing per scan once queued
+      // 100,000 of them, and a flush waited 25 s behind them.
+      await new Promise((r) => setTimeout(r, 300));
+      assert.ok(listings < 20, `${listings} directory listings for 2000 scans`);
+    } finally {
+      Deno.readDir = readDir;
+    }
+    await db.close();
+  });
+});
