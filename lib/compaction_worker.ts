@@ -1,8 +1,9 @@
 /**
  * Worker entry point: runs the {@link BackgroundJob}s (flushes and
- * compactions) posted by every open database's {@link CompactionRunner} and posts
- * back their results, so that merging, block building and checksumming use
- * another core while the main thread keeps serving reads and writes. Jobs
+ * compactions) that every open database's {@link CompactionRunner} posts,
+ * and posts back their results, so that merging, block building and
+ * checksumming use another core while the main thread keeps serving reads
+ * and writes. Jobs
  * run concurrently: a flush does not wait behind a long compaction, as both
  * yield between slices.
  *

@@ -442,9 +442,10 @@ export class DB implements AsyncDisposable {
    * A caller awaiting only resolved promises runs in microtasks and would
    * starve everything else: background work (flush and compaction slices
    * are timer tasks, a worker's result is a message) until the memtable
-   * fills and writes stall, and the rest of the program too. So every few hundred operations a write
-   * resolves through the event loop, letting other tasks run (about 4 µs
-   * each time): flushing overlaps writing, and readers never wait long.
+   * fills and writes stall, and the rest of the program too. So every few
+   * hundred operations a read or write resolves through the event loop,
+   * letting other tasks run (about 4 µs each time): flushing overlaps
+   * writing, compactions finish during reads, and others never wait long.
    */
   #pace(ops: number): Promise<void> {
     this.#opsSinceYield += ops;
