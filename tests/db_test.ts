@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   ClosedError,
+  CorruptionError,
   DB,
   ExistsError,
   InvalidArgumentError,
@@ -481,6 +482,30 @@ Deno.test("many short scans do not each queue a sweep of the directory", async (
     } finally {
       Deno.readDir = readDir;
     }
+    await db.close();
+  });
+});
+
+Deno.test("a damaged table still opens the database; reads that need it fail with CorruptionError", async () => {
+  await withDir(async (dir) => {
+    let db = await DB.open(dir);
+    await db.put("a", "1");
+    await db.close(); // the WAL becomes a table at the next open
+    db = await DB.open(dir);
+    await db.close();
+    const table = [...Deno.readDirSync(dir)].find((e) =>
+      e.name.endsWith(".sst")
+    )!.name;
+    const bytes = await Deno.readFile(join(dir, table));
+    bytes[bytes.length - 1]! ^= 0xff; // the footer's magic number
+    await Deno.writeFile(join(dir, table), bytes);
+    // Tables are opened eagerly, but a failure there is left to the read.
+    db = await DB.open(dir);
+    await assert.rejects(
+      () => db.get("a"),
+      (err: unknown) =>
+        err instanceof CorruptionError && err.file === join(dir, table),
+    );
     await db.close();
   });
 });
