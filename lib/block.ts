@@ -42,9 +42,15 @@ const T = INTERNAL_TRAILER_SIZE;
 // Buffers above this size are dropped on reset, so one huge entry does not
 // pin megabytes for the rest of a writer's life.
 const SHRINK_ABOVE = 1 << 20;
-// Materialized keys are carved out of chunks of this size: a fresh small
-// ArrayBuffer costs about 240 ns in Deno 2.9.6, a view of a chunk about 20.
-const KEY_ARENA = 16 * 1024;
+// Materialized keys are carved out of slabs shared by every iterator: a
+// fresh small ArrayBuffer costs about 240 ns in Deno 2.9.6, a view of a
+// slab about 20. Shared, because a 16 KiB arena per iterator made each
+// short scan (a seek and 100 entries over a dozen sources) allocate about
+// 18 KB it hardly used: 358 MB in bench:peers' seekrandom. Plain module
+// variables rather than a ByteArena: compactions materialize every key.
+const KEY_SLAB = 32 * 1024;
+let keySlab = new Uint8Array(KEY_SLAB);
+let keySlabUsed = 0;
 
 /**
  * Builds one block. Entries must be added in strictly increasing internal
@@ -251,8 +257,10 @@ function putU32(buf: Uint8Array, p: number, v: number): number {
 }
 
 /**
- * A decoded block: its contents and parsed restart array. Immutable, so a
- * cached block can serve many iterators at once.
+ * A decoded block: its contents and parsed restart array. Its bytes never
+ * change while anyone may read them, so a cached block serves many
+ * iterators at once; the three bookkeeping fields belong to the
+ * block cache that recycles its memory (lib/block_cache.ts).
  *
  * @example
  * ```ts
@@ -274,6 +282,12 @@ export class Block {
   readonly numRestarts: number;
   /** Offset where the entries end and the restart array begins. */
   readonly restartsOffset: number;
+  /** The pooled buffer `data` lives in, to recycle; none for other blocks. */
+  frame: Uint8Array | undefined = undefined;
+  /** Iterators standing on the block (see `BlockCache.pin`). */
+  pins = 0;
+  /** Whether a block cache lists the block. */
+  cached = false;
 
   /**
    * Parses and checks the restart array.
@@ -405,9 +419,10 @@ export const EMPTY_BLOCK: Block = new Block(
  * Iterates one block. Keys are decoded into a reusable buffer; `key()`
  * materializes the user key only when asked (a view of the block when the
  * entry stores its key whole, else a copy in an append-only arena), so the
- * arrays it returns stay valid after the iterator moves. `value()` is a
- * view of the block's memory, which may be shared with the block cache:
- * never mutate it.
+ * arrays it returns stay valid after the iterator moves, for as long as
+ * the block's memory is (a cached block's frame is recycled once nobody
+ * holds it). `value()` is a view of the block's memory, which may be
+ * shared with the block cache: never mutate it.
  *
  * One iterator can be re-pointed at another block with
  * {@link BlockIterator.reset}, which the table reader does to avoid an
@@ -442,8 +457,6 @@ export class BlockIterator implements InternalIterator {
   private vo = 0;
   private vl = 0;
   private keyCache: Uint8Array | undefined = undefined;
-  private arena: Uint8Array = new Uint8Array(0);
-  private arenaPos = 0;
   private readonly cursor: Cursor = { pos: 0 };
 
   /**
@@ -476,6 +489,11 @@ export class BlockIterator implements InternalIterator {
   /** @returns True while positioned on an entry. */
   valid(): boolean {
     return this.cur < this.limit;
+  }
+
+  /** Lets go of the block (a block iterator pins nothing: it just forgets it). */
+  close(): void {
+    this.reset(EMPTY_BLOCK);
   }
 
   /** Moves to the first entry. */
@@ -560,18 +578,18 @@ export class BlockIterator implements InternalIterator {
       if (this.keyOff >= 0) {
         k = this.d.subarray(this.keyOff, this.keyOff + n);
       } else {
-        // Copied into an append-only arena: never overwritten, so the view
-        // stays valid after the iterator moves.
-        let a = this.arena;
-        let p = this.arenaPos;
-        if (p + n > a.length) {
-          a = this.arena = new Uint8Array(n > KEY_ARENA ? n : KEY_ARENA);
+        // Copied into a shared append-only arena: never overwritten, so the
+        // view stays valid after the iterator moves.
+        let p = keySlabUsed;
+        if (p + n > keySlab.length) {
+          keySlab = new Uint8Array(n > KEY_SLAB ? n : KEY_SLAB);
           p = 0;
         }
+        const a = keySlab;
         const kb = this.kb;
         for (let i = 0; i < n; i++) a[p + i] = kb[i]!;
         k = a.subarray(p, p + n);
-        this.arenaPos = p + n;
+        keySlabUsed = p + n;
       }
       this.keyCache = k;
     }

@@ -44,20 +44,24 @@ export interface CompactionJob {
   outputNumbers: number[];
 }
 
-/** A memtable to write as one level-0 table, as structured-cloneable data. */
-export interface FlushJob {
-  /** Discriminates the job kinds. */
-  kind: "flush";
+/** Where and how a flush writes its table. */
+export interface FlushSettings {
   /** Database directory. */
   dir: string;
-  /** The memtable's contents. */
-  image: MemTableImage;
   /** Block size of the table. */
   blockSize: number;
   /** Bloom bits per key of the table. */
   bloomBitsPerKey: number;
   /** File number of the table. */
   outputNumber: number;
+}
+
+/** A memtable to write as one level-0 table, as structured-cloneable data. */
+export interface FlushJob extends FlushSettings {
+  /** Discriminates the job kinds. */
+  kind: "flush";
+  /** The memtable's contents (its buffer is transferred to a worker). */
+  image: MemTableImage;
 }
 
 /** Any job a {@link CompactionRunner} runs. */
@@ -89,14 +93,49 @@ export function runFlushJob(
   job: FlushJob,
   shouldAbort: () => boolean = () => false,
 ): Promise<MergeResult> {
-  return mergeToTables(MemTable.fromImage(job.image).iterator(), {
-    dir: job.dir,
-    blockSize: job.blockSize,
-    bloomBitsPerKey: job.bloomBitsPerKey,
-    targetFileSize: Infinity,
-    newFileNumber: () => job.outputNumber,
-    shouldAbort,
-  });
+  return flushMemTable(MemTable.fromImage(job.image), job, shouldAbort);
+}
+
+/**
+ * Writes a memtable to one synced table (what {@link runFlushJob} does
+ * with the memtable at hand, on the main thread).
+ *
+ * @param mem The memtable.
+ * @param settings Where and how to write the table.
+ * @param shouldAbort Asked between slices; true stops and deletes the output.
+ * @returns What was written (no outputs for an empty memtable).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { flushMemTable } from "./compaction_job.ts";
+ * import { MemTable } from "./memtable.ts";
+ * const dir = await Deno.makeTempDir();
+ * const mem = new MemTable();
+ * mem.add(1, 1, new Uint8Array([7]), new Uint8Array([42]));
+ * const result = await flushMemTable(mem, { dir, blockSize: 4096, bloomBitsPerKey: 10, outputNumber: 3 });
+ * assert.equal(result.outputs[0]?.entries, 1);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function flushMemTable(
+  mem: MemTable,
+  settings: FlushSettings,
+  shouldAbort: () => boolean = () => false,
+): Promise<MergeResult> {
+  const source = mem.iterator();
+  try {
+    return await mergeToTables(source, {
+      dir: settings.dir,
+      blockSize: settings.blockSize,
+      bloomBitsPerKey: settings.bloomBitsPerKey,
+      targetFileSize: Infinity,
+      newFileNumber: () => settings.outputNumber,
+      shouldAbort,
+    });
+  } finally {
+    source.close();
+  }
 }
 
 /**
@@ -145,32 +184,42 @@ export async function runCompactionJob(
   tables: TableCache = new TableCache(job.dir, new BlockCache(0)),
   shouldAbort: () => boolean = () => false,
 ): Promise<MergeResult> {
+  // One pass over data about to be replaced: keep it out of the cache (the
+  // engine's, when this runs on the main thread), as LevelDB does.
+  const options = { fillCache: false };
   const sources: InternalIterator[] = [];
-  for (const f of job.inputs) sources.push(tables.get(f.number).iterator());
-  if (job.overlaps.length > 0) {
-    sources.push(new LevelIterator(job.overlaps, tables));
+  for (const f of job.inputs) {
+    sources.push(tables.get(f.number).iterator(options));
   }
+  if (job.overlaps.length > 0) {
+    sources.push(new LevelIterator(job.overlaps, tables, options));
+  }
+  const source = new MergingIterator(sources);
   let next = 0;
-  return await mergeToTables(new MergingIterator(sources), {
-    dir: job.dir,
-    blockSize: job.blockSize,
-    bloomBitsPerKey: job.bloomBitsPerKey,
-    targetFileSize: job.targetFileSize,
-    smallestSnapshot: job.smallestSnapshot,
-    isBottomForKey: (key) =>
-      job.deeperLevels.every((files) => !levelHolds(files, key)),
-    newFileNumber: () => {
-      const n = job.outputNumbers[next++];
-      if (n === undefined) {
-        throw new StrataError(
-          "INTERNAL",
-          "Compaction ran out of reserved file numbers",
-        );
-      }
-      return n;
-    },
-    shouldAbort,
-  });
+  try {
+    return await mergeToTables(source, {
+      dir: job.dir,
+      blockSize: job.blockSize,
+      bloomBitsPerKey: job.bloomBitsPerKey,
+      targetFileSize: job.targetFileSize,
+      smallestSnapshot: job.smallestSnapshot,
+      isBottomForKey: (key) =>
+        job.deeperLevels.every((files) => !levelHolds(files, key)),
+      newFileNumber: () => {
+        const n = job.outputNumbers[next++];
+        if (n === undefined) {
+          throw new StrataError(
+            "INTERNAL",
+            "Compaction ran out of reserved file numbers",
+          );
+        }
+        return n;
+      },
+      shouldAbort,
+    });
+  } finally {
+    source.close(); // unpins the blocks the inputs stand on
+  }
 }
 
 /** Whether a disjoint, sorted level has a file whose range holds `key`. */

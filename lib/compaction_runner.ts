@@ -14,16 +14,21 @@
 import type { MergeResult } from "./compaction.ts";
 import {
   type BackgroundJob,
+  flushMemTable,
+  type FlushSettings,
   runCompactionJob,
   runFlushJob,
 } from "./compaction_job.ts";
 import { CorruptionError, StrataError } from "./errors.ts";
+import type { MemTable } from "./memtable.ts";
 import type { TableCache } from "./table_cache.ts";
 
 interface WorkerReply {
   id: number;
   result?: MergeResult;
   error?: { name: string; message: string; file?: string; offset?: number };
+  /** A flush's image buffer, transferred back for the next flush. */
+  buffer?: ArrayBuffer;
 }
 
 const ABORTED: MergeResult = {
@@ -43,6 +48,12 @@ const IDLE_MS = 1000;
 class SharedWorker {
   #worker: Worker | undefined;
   #failed = false;
+  /**
+   * The image buffer of the last flush, back from the worker: the next
+   * flush packs its memtable into it, so neither side allocates (and
+   * leaves for the garbage collector) megabytes per flush.
+   */
+  spareImage: ArrayBuffer | undefined;
   readonly #replies = new Map<number, (reply: WorkerReply) => void>();
   #nextId = 1;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -62,6 +73,10 @@ class SharedWorker {
         { type: "module" },
       );
       worker.onmessage = (event: MessageEvent<WorkerReply>) => {
+        const { buffer } = event.data;
+        if (buffer && buffer.byteLength > (this.spareImage?.byteLength ?? 0)) {
+          this.spareImage = buffer;
+        }
         const reply = this.#replies.get(event.data.id);
         this.#replies.delete(event.data.id);
         reply?.(event.data);
@@ -86,12 +101,16 @@ class SharedWorker {
     }
   }
 
-  /** Posts a job (the worker must be started); `reply` gets its answer. */
+  /**
+   * Posts a job (the worker must be started); `reply` gets its answer. A
+   * flush's image buffer is transferred, not copied: the job owns it.
+   */
   post(job: BackgroundJob, reply: (reply: WorkerReply) => void): number {
     clearTimeout(this.#idleTimer);
     const id = this.#nextId++;
     this.#replies.set(id, reply);
-    this.#worker!.postMessage({ id, job });
+    const transfer = job.kind === "flush" ? [job.image.buffer] : [];
+    this.#worker!.postMessage({ id, job }, transfer);
     return id;
   }
 
@@ -115,6 +134,7 @@ class SharedWorker {
     clearTimeout(this.#idleTimer);
     this.#worker?.terminate();
     this.#worker = undefined;
+    this.spareImage = undefined; // an idle process keeps no spare memory
   }
 }
 
@@ -183,6 +203,31 @@ export class CompactionRunner {
     });
     this.#inFlight.set(id, done.catch(() => ABORTED));
     return done;
+  }
+
+  /**
+   * Writes a memtable to one table: on the worker, its image packed into
+   * the buffer the previous flush handed back; on the main thread, straight
+   * from the memtable.
+   *
+   * @param mem The (immutable) memtable.
+   * @param settings Where and how to write the table.
+   * @returns The result; `aborted` when {@link CompactionRunner.stop} cut
+   * it short.
+   */
+  flush(mem: MemTable, settings: FlushSettings): Promise<MergeResult> {
+    if (!this.#useWorker || !sharedWorker.start()) {
+      this.#stopped = false;
+      return flushMemTable(mem, settings, () => this.#stopped);
+    }
+    // A spare much larger than needed (a recovered memtable's) is let go,
+    // or it would live as long as the worker.
+    const spare = sharedWorker.spareImage;
+    sharedWorker.spareImage = undefined;
+    const fits = spare !== undefined &&
+      spare.byteLength <= 2 * mem.imageByteLength;
+    const image = mem.toImage(fits ? spare : undefined);
+    return this.run({ kind: "flush", image, ...settings });
   }
 
   /**

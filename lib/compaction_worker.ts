@@ -29,7 +29,7 @@ const scope = self as unknown as {
       >,
     ) => void)
     | null;
-  postMessage(message: unknown): void;
+  postMessage(message: unknown, transfer?: Transferable[]): void;
 };
 
 /** Jobs asked to stop early; they check between slices. */
@@ -46,7 +46,13 @@ scope.onmessage = async (event) => {
     const result = job.kind === "flush"
       ? await runFlushJob(job, stopped)
       : await runCompactionJob(job, undefined, stopped);
-    scope.postMessage({ id, result });
+    if (job.kind === "flush") {
+      // The image's buffer goes back, to hold the next flush's image.
+      const buffer = job.image.buffer;
+      scope.postMessage({ id, result, buffer }, [buffer]);
+    } else {
+      scope.postMessage({ id, result });
+    }
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     scope.postMessage({

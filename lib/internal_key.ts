@@ -91,4 +91,11 @@ export interface InternalIterator {
   type(): EntryType;
   /** Value of the current entry (empty for a tombstone). */
   value(): Uint8Array;
+  /**
+   * Lets go of what the iterator holds (a table iterator pins the cached
+   * block it stands on, a memtable iterator keeps its memtable's memory
+   * from being recycled). The iterator must not be used afterwards.
+   * Owners call it when done, on error paths too; twice is harmless.
+   */
+  close(): void;
 }

@@ -9,6 +9,7 @@
 
 import { compareBytes } from "./bytes.ts";
 import type { EntryType, InternalIterator } from "./internal_key.ts";
+import type { TableIteratorOptions } from "./sstable_reader.ts";
 import type { TableCache } from "./table_cache.ts";
 import { type FileMeta, findFile } from "./version.ts";
 
@@ -31,22 +32,32 @@ import { type FileMeta, findFile } from "./version.ts";
 export class LevelIterator implements InternalIterator {
   readonly #files: readonly FileMeta[];
   readonly #tables: TableCache;
+  readonly #options: TableIteratorOptions;
   #index = -1;
   #current: InternalIterator | undefined;
 
   /**
    * @param files The level's files, sorted by key and disjoint.
    * @param tables Where to open them.
+   * @param options Passed to each table's iterator (`fillCache`).
    */
-  constructor(files: readonly FileMeta[], tables: TableCache) {
+  constructor(
+    files: readonly FileMeta[],
+    tables: TableCache,
+    options: TableIteratorOptions = {},
+  ) {
     this.#files = files;
     this.#tables = tables;
+    this.#options = options;
   }
 
   #open(index: number): InternalIterator | undefined {
+    this.#current?.close();
     this.#index = index;
     const file = this.#files[index];
-    this.#current = file ? this.#tables.get(file.number).iterator() : undefined;
+    this.#current = file
+      ? this.#tables.get(file.number).iterator(this.#options)
+      : undefined;
     return this.#current;
   }
 
@@ -59,6 +70,7 @@ export class LevelIterator implements InternalIterator {
   #skipBackward(): void {
     while (this.#current && !this.#current.valid()) {
       if (this.#index <= 0) {
+        this.#current.close();
         this.#current = undefined;
         return;
       }
@@ -95,6 +107,7 @@ export class LevelIterator implements InternalIterator {
       else hi = mid;
     }
     if (lo === 0) {
+      this.#current?.close();
       this.#current = undefined;
       return;
     }
@@ -126,5 +139,10 @@ export class LevelIterator implements InternalIterator {
 
   value(): Uint8Array {
     return this.#current!.value();
+  }
+
+  close(): void {
+    this.#current?.close();
+    this.#current = undefined;
   }
 }

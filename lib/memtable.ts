@@ -50,6 +50,7 @@
  */
 
 import type { EntryType, InternalIterator } from "./internal_key.ts";
+import type { MemTablePool } from "./memtable_pool.ts";
 
 const W0 = 0;
 const W1 = 1;
@@ -83,6 +84,8 @@ const INITIAL_ARENA = 12 * 1024;
  * for a 4 MiB memtable), small enough that a tiny memtable wastes little.
  */
 const CHUNK_BYTES = 256 * 1024;
+/** Size of the chunks memtables fill, for sizing a `MemTablePool`. */
+export const MEMTABLE_CHUNK_BYTES: number = CHUNK_BYTES;
 /**
  * Entries (key + value) above this get a chunk of their own, so a shared
  * chunk never wastes more than this at its end and a huge value is never
@@ -122,12 +125,18 @@ function compareTail(
   return alen - len;
 }
 
-/** A memtable's contents as structured-cloneable data. */
+/**
+ * A memtable's contents packed into one `ArrayBuffer`, so that a flush can
+ * transfer it to a Worker (and get it back for the next flush) instead of
+ * having it cloned: the node records first, then each byte chunk.
+ */
 export interface MemTableImage {
-  /** Node records, up to the last node. */
-  arena: Int32Array;
-  /** Key and value bytes. */
-  chunks: Uint8Array[];
+  /** Node records, then the chunks, back to back. */
+  buffer: ArrayBuffer;
+  /** Number of node records' words (the arena's used length). */
+  arenaLength: number;
+  /** Byte length of each chunk, in chunk order. */
+  chunkLengths: number[];
   /** Height of the skip list. */
   height: number;
   /** Entries. */
@@ -143,7 +152,9 @@ export interface MemTableImage {
  */
 class SkipList {
   /** Node records; see the module comment. Replaced when it grows. */
-  arena: Int32Array = new Int32Array(INITIAL_ARENA);
+  arena: Int32Array;
+  /** Where chunks and the arena come from, and go back to. */
+  readonly pool: MemTablePool | undefined;
   /** Key and value bytes; a node's CHUNK indexes this. */
   readonly chunks: Uint8Array[] = [];
   /** The shared chunk being filled (none until the first add). */
@@ -160,6 +171,11 @@ class SkipList {
   height = 1;
   bytes = 0;
   count = 0;
+
+  constructor(pool: MemTablePool | undefined) {
+    this.pool = pool;
+    this.arena = pool?.takeArena() ?? new Int32Array(INITIAL_ARENA);
+  }
 
   add(seq: number, type: EntryType, key: Uint8Array, value: Uint8Array): void {
     const len = key.length;
@@ -228,7 +244,7 @@ class SkipList {
       at = 0;
     } else {
       if (this.used + size > this.chunk.length) {
-        this.chunk = new Uint8Array(CHUNK_BYTES);
+        this.chunk = this.pool?.takeChunk() ?? new Uint8Array(CHUNK_BYTES);
         this.chunkIndex = this.chunks.length;
         this.chunks.push(this.chunk);
         this.used = 0;
@@ -441,14 +457,72 @@ class SkipList {
  * ```
  */
 export class MemTable {
-  readonly #list = new SkipList();
+  readonly #list: SkipList;
+  /** Open iterators: the memory is not recycled while one may read it. */
+  #readers = 0;
+  #retired = false;
+  #recycled = false;
 
   /**
-   * The memtable's contents as plain data (node records and byte chunks),
-   * for posting to a Worker that writes it to a table. The arrays are the
-   * memtable's own: clone them (postMessage does) before the memtable
-   * changes again.
+   * @param pool Recycled memory to fill, and to give back to once the
+   * memtable is {@link MemTable.retire}d (none: the garbage collector's).
+   */
+  constructor(pool?: MemTablePool) {
+    this.#list = new SkipList(pool);
+  }
+
+  /**
+   * Says the owner is done with the memtable (it was flushed). Its memory
+   * goes back to the pool once the last open iterator is closed; nothing
+   * may read the memtable afterwards but those iterators.
    *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { MemTable, MEMTABLE_CHUNK_BYTES } from "./memtable.ts";
+   * import { MemTablePool } from "./memtable_pool.ts";
+   * const pool = new MemTablePool(1 << 20, MEMTABLE_CHUNK_BYTES);
+   * const mem = new MemTable(pool);
+   * mem.add(1, 1, new Uint8Array([7]), new Uint8Array([42]));
+   * const it = mem.iterator();
+   * mem.retire();
+   * assert.equal(pool.takeChunk(), undefined, "an iterator still reads it");
+   * it.close();
+   * assert.notEqual(pool.takeChunk(), undefined);
+   * ```
+   */
+  retire(): void {
+    this.#retired = true;
+    if (this.#readers === 0) this.#recycle();
+  }
+
+  #recycle(): void {
+    if (this.#recycled) return;
+    this.#recycled = true;
+    const l = this.#list;
+    l.pool?.give(l.chunks, l.arena, l.top);
+    // Dead from here on: a stray reader finds nothing rather than the
+    // entries of whichever memtable refills this memory.
+    l.chunks.length = 0;
+    l.arena = new Int32Array(NEXT + MAX_HEIGHT);
+    l.top = NEXT + MAX_HEIGHT;
+  }
+
+  /** Bytes {@link MemTable.toImage} packs. */
+  get imageByteLength(): number {
+    const l = this.#list;
+    let n = l.top * 4;
+    for (let i = 0; i < l.chunks.length; i++) n += this.#chunkLength(i);
+    return n;
+  }
+
+  /**
+   * Packs the memtable's contents (node records and byte chunks) into one
+   * buffer, for posting to a Worker that writes it to a table. The copy
+   * is the image's own: the memtable may change afterwards.
+   *
+   * @param reuse A buffer to pack into when it is large enough (a previous
+   * image's, handed back); otherwise a new one is allocated.
    * @returns The image.
    *
    * @example Rebuild a readable copy
@@ -457,15 +531,29 @@ export class MemTable {
    * import { MemTable } from "./memtable.ts";
    * const mem = new MemTable();
    * mem.add(1, 1, new Uint8Array([7]), new Uint8Array([42]));
-   * const copy = MemTable.fromImage(structuredClone(mem.toImage()));
+   * const copy = MemTable.fromImage(mem.toImage());
    * assert.deepEqual(copy.get(new Uint8Array([7]), 1)?.value, new Uint8Array([42]));
    * ```
    */
-  toImage(): MemTableImage {
+  toImage(reuse?: ArrayBuffer): MemTableImage {
     const l = this.#list;
+    const size = this.imageByteLength;
+    const buffer = reuse !== undefined && reuse.byteLength >= size
+      ? reuse
+      : new ArrayBuffer(size);
+    new Int32Array(buffer, 0, l.top).set(l.arena.subarray(0, l.top));
+    let at = l.top * 4;
+    const chunkLengths: number[] = [];
+    for (let i = 0; i < l.chunks.length; i++) {
+      const n = this.#chunkLength(i);
+      new Uint8Array(buffer, at, n).set(l.chunks[i]!.subarray(0, n));
+      chunkLengths.push(n);
+      at += n;
+    }
     return {
-      arena: l.arena.subarray(0, l.top),
-      chunks: l.chunks,
+      buffer,
+      arenaLength: l.top,
+      chunkLengths,
       height: l.height,
       count: l.count,
       bytes: l.bytes,
@@ -473,8 +561,9 @@ export class MemTable {
   }
 
   /**
-   * A memtable for reading (get, iterate) rebuilt from {@link toImage}.
-   * Adding to it is not supported.
+   * A memtable for reading (get, iterate) over an image from
+   * {@link MemTable.toImage}, sharing its buffer. Adding to it is not
+   * supported.
    *
    * @param image The image.
    * @returns The memtable.
@@ -482,13 +571,23 @@ export class MemTable {
   static fromImage(image: MemTableImage): MemTable {
     const mem = new MemTable();
     const l = mem.#list;
-    l.arena = image.arena;
-    l.chunks.push(...image.chunks);
-    l.top = image.arena.length;
+    l.arena = new Int32Array(image.buffer, 0, image.arenaLength);
+    let at = image.arenaLength * 4;
+    for (const n of image.chunkLengths) {
+      l.chunks.push(new Uint8Array(image.buffer, at, n));
+      at += n;
+    }
+    l.top = image.arenaLength;
     l.height = image.height;
     l.count = image.count;
     l.bytes = image.bytes;
     return mem;
+  }
+
+  /** Bytes of chunk `i` in use (the open chunk is partly filled). */
+  #chunkLength(i: number): number {
+    const l = this.#list;
+    return i === l.chunkIndex ? l.used : l.chunks[i]!.length;
   }
 
   /**
@@ -607,7 +706,10 @@ export class MemTable {
    * ```
    */
   iterator(): InternalIterator {
-    return new MemTableIterator(this.#list);
+    this.#readers++;
+    return new MemTableIterator(this.#list, () => {
+      if (--this.#readers === 0 && this.#retired) this.#recycle();
+    });
   }
 }
 
@@ -618,6 +720,8 @@ export class MemTable {
  */
 class MemTableIterator implements InternalIterator {
   readonly #list: SkipList;
+  readonly #onClose: () => void;
+  #closed = false;
   #node = HEAD;
   /** Node whose key `#key` is (HEAD: none). */
   #keyNode = HEAD;
@@ -626,8 +730,9 @@ class MemTableIterator implements InternalIterator {
   #valueNode = HEAD;
   #value: Uint8Array = EMPTY;
 
-  constructor(list: SkipList) {
+  constructor(list: SkipList, onClose: () => void) {
     this.#list = list;
+    this.#onClose = onClose;
   }
 
   valid(): boolean {
@@ -683,5 +788,12 @@ class MemTableIterator implements InternalIterator {
       this.#value = this.#list.valueOf(this.#node);
     }
     return this.#value;
+  }
+
+  close(): void {
+    this.#node = HEAD;
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#onClose();
   }
 }

@@ -204,6 +204,12 @@ export class MergingIterator implements InternalIterator {
     return this.#children[this.#heap[0]!]!.value();
   }
 
+  /** Closes every child; the merging iterator is unpositioned. */
+  close(): void {
+    for (const child of this.#children) child.close();
+    this.#size = 0;
+  }
+
   /**
    * Changes direction (LevelDB's merger.cc): every child but the current
    * one is moved to the entry just past the current entry in the new

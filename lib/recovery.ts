@@ -9,6 +9,7 @@ import { StrataError } from "./errors.ts";
 import { logFileName, parseFileName } from "./filenames.ts";
 import { MAX_SEQUENCE } from "./internal_key.ts";
 import { MemTable } from "./memtable.ts";
+import type { MemTablePool } from "./memtable_pool.ts";
 import type { VersionSet } from "./version_set.ts";
 import { replayWal } from "./wal.ts";
 
@@ -35,6 +36,7 @@ export interface RecoveryReport {
  *
  * @param dir Database directory.
  * @param versions The recovered version set.
+ * @param pool Memory for the recovered memtable to fill.
  * @returns The memtable, what was replayed or dropped, and the last
  * sequence number seen.
  *
@@ -55,6 +57,7 @@ export interface RecoveryReport {
 export async function replayLogs(
   dir: string,
   versions: VersionSet,
+  pool?: MemTablePool,
 ): Promise<{ mem: MemTable; report: RecoveryReport; lastSequence: number }> {
   const logs: number[] = [];
   for await (const entry of Deno.readDir(dir)) {
@@ -69,7 +72,7 @@ export async function replayLogs(
     }
   }
   logs.sort((a, b) => a - b);
-  const mem = new MemTable();
+  const mem = new MemTable(pool);
   const report: RecoveryReport = {
     logFiles: 0,
     batches: 0,

@@ -7,13 +7,16 @@
  *
  * Values returned by `get` and by iterators are views of block memory that
  * may be shared through the cache: callers must not mutate them and copy
- * them before handing them to users. Keys from iterators are stable (a
- * view of an immutable block or a fresh copy).
+ * them before handing them to users. Block memory is the cache's, and it
+ * recycles a block's frame once the block is evicted and no iterator
+ * stands on it: a table iterator pins the block it is on until it moves
+ * off it or is closed, and a view from `get` is good until the next read
+ * of the cache (copy it at once). Keys from iterators are views of the
+ * block or copies, valid at least as long as the block.
  *
  * @module
  */
 
-import { ByteArena } from "./arena.ts";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { Block, BlockIterator, compareRange, EMPTY_BLOCK } from "./block.ts";
 import type { BlockCache } from "./block_cache.ts";
@@ -37,13 +40,6 @@ import {
   type TableProperties,
 } from "./sstable_format.ts";
 import { commonPrefixLength, compareBytes } from "./bytes.ts";
-
-/**
- * Memory of data blocks read from disk. Slabs of 64 KiB hold 16 blocks of
- * 4 KiB: allocation is amortised, while a block kept in the cache pins at
- * most 15 evicted neighbours.
- */
-const blockArena = new ByteArena(64 * 1024, 16 * 1024);
 
 // Approximate bytes of the JS objects around a cached block's bytes (the
 // Block, its Uint8Array view, the ArrayBuffer), charged to the cache.
@@ -416,19 +412,60 @@ export class SSTableReader {
    */
   dataBlock(i: number, fillCache: boolean): Block {
     if (this.closed) this.refuse();
+    const cached = this.cache.get(this.fileNumber, this.idxOffsets[i]!);
+    return cached ?? this.readDataBlock(i, fillCache);
+  }
+
+  /** The miss path of {@link SSTableReader.dataBlock}, kept apart so the hit path stays small. */
+  private readDataBlock(i: number, fillCache: boolean): Block {
     const offset = this.idxOffsets[i]!;
-    const cached = this.cache.get(this.fileNumber, offset);
-    if (cached !== undefined) return cached;
-    const block = this.loadDataBlock(i);
+    const handle = { offset, size: this.idxSizes[i]! };
+    const frame = this.cache.allocate(handle.size + BLOCK_TRAILER_SIZE);
+    let block: Block;
+    try {
+      block = new Block(
+        this.readBlock(handle, "data", frame),
+        this.path,
+        offset,
+      );
+    } catch (err) {
+      this.cache.discard(frame);
+      throw err;
+    }
+    block.frame = frame;
     if (fillCache) {
       this.cache.insert(
         this.fileNumber,
         offset,
         block,
-        block.data.length + BLOCK_TRAILER_SIZE + BLOCK_OVERHEAD,
+        frame.length + BLOCK_OVERHEAD,
       );
     }
     return block;
+  }
+
+  /**
+   * {@link SSTableReader.dataBlock}, pinned: its memory stays put until
+   * {@link SSTableReader.releaseBlock}, even if the cache evicts it.
+   *
+   * @param i Block index, 0 … blockCount - 1.
+   * @param fillCache Whether to cache a block read from disk.
+   * @returns The pinned block.
+   */
+  acquireBlock(i: number, fillCache: boolean): Block {
+    const block = this.dataBlock(i, fillCache);
+    this.cache.pin(block);
+    return block;
+  }
+
+  /**
+   * Unpins a block from {@link SSTableReader.acquireBlock}; its bytes must
+   * not be read afterwards.
+   *
+   * @param block The block.
+   */
+  releaseBlock(block: Block): void {
+    this.cache.release(block);
   }
 
   /**
@@ -608,12 +645,21 @@ export class SSTableReader {
     throw new ClosedError(`SSTable "${this.path}" is closed`);
   }
 
+  /** Block `i` in memory of its own, outside the cache (verify, describe). */
   private loadDataBlock(i: number): Block {
     const handle = { offset: this.idxOffsets[i]!, size: this.idxSizes[i]! };
     return new Block(this.readBlock(handle, "data"), this.path, handle.offset);
   }
 
-  private readBlock(handle: BlockHandle, what: string): Uint8Array {
+  /**
+   * Reads and checks a block; into `frame` (at least its size plus the
+   * trailer) when given, else into a buffer of its own.
+   */
+  private readBlock(
+    handle: BlockHandle,
+    what: string,
+    frame?: Uint8Array,
+  ): Uint8Array {
     const total = handle.size + BLOCK_TRAILER_SIZE;
     const end = this.fileSize - FOOTER_SIZE;
     if (handle.offset + total > end) {
@@ -623,9 +669,7 @@ export class SSTableReader {
         `${what} block of ${handle.size} bytes overruns the table data, which ends at ${end}`,
       );
     }
-    // Only data blocks come and go with the cache; long-lived meta blocks
-    // get their own buffers so they never pin a slab.
-    const bytes = this.readAt(handle.offset, total, what === "data");
+    const bytes = this.readAt(handle.offset, total, frame);
     if (bytes.length !== total) {
       throw new CorruptionError(
         this.path,
@@ -636,10 +680,14 @@ export class SSTableReader {
     return checkBlock(bytes, this.path, handle.offset);
   }
 
-  private readAt(position: number, length: number, pooled = false): Uint8Array {
-    // Data blocks come from slabs: a fresh 4 KiB buffer per cache miss cost
-    // more than the pread itself (see lib/arena.ts).
-    const buf = pooled ? blockArena.alloc(length) : new Uint8Array(length);
+  private readAt(
+    position: number,
+    length: number,
+    frame?: Uint8Array,
+  ): Uint8Array {
+    const buf = frame === undefined
+      ? new Uint8Array(length)
+      : frame.subarray(0, length);
     let done = 0;
     while (done < length) {
       const n = readSync(this.fd, buf, done, length - done, position + done);
@@ -657,6 +705,8 @@ export class SSTableReader {
 class TableIterator implements InternalIterator {
   private readonly it = new BlockIterator();
   private bi = -1;
+  /** The block `it` stands on, pinned; none when unpositioned. */
+  private held: Block | undefined = undefined;
   private readonly reader: SSTableReader;
   private readonly fill: boolean;
 
@@ -721,18 +771,35 @@ class TableIterator implements InternalIterator {
     return this.it.value();
   }
 
+  close(): void {
+    this.unload();
+    this.bi = -1;
+  }
+
   private load(i: number): boolean {
     const n = this.reader.blockCount;
     if (i < 0 || i >= n) {
-      this.it.reset(EMPTY_BLOCK);
+      this.unload();
       this.bi = i < 0 ? -1 : n;
       return false;
     }
-    if (i !== this.bi || this.it.currentBlock === EMPTY_BLOCK) {
-      this.it.reset(this.reader.dataBlock(i, this.fill));
+    if (i !== this.bi || this.held === undefined) {
+      // Step off the old block first: if it was evicted, its frame is free
+      // for the read below.
+      this.unload();
+      this.held = this.reader.acquireBlock(i, this.fill);
+      this.it.reset(this.held);
       this.bi = i;
     }
     return true;
+  }
+
+  private unload(): void {
+    this.it.reset(EMPTY_BLOCK);
+    if (this.held !== undefined) {
+      this.reader.releaseBlock(this.held);
+      this.held = undefined;
+    }
   }
 
   private skipForward(): void {

@@ -415,15 +415,19 @@ function checkTable(
       problem(path, 0, "smallest or largest key differs from the manifest's");
     }
     const it = reader.iterator({ fillCache: false });
-    for (it.seekToFirst(); it.valid(); it.next()) {
-      if (it.seq() > maxSequence) {
-        problem(
-          path,
-          0,
-          `holds sequence ${it.seq()}, beyond the last sequence in use ${maxSequence}`,
-        );
-        break;
+    try {
+      for (it.seekToFirst(); it.valid(); it.next()) {
+        if (it.seq() > maxSequence) {
+          problem(
+            path,
+            0,
+            `holds sequence ${it.seq()}, beyond the last sequence in use ${maxSequence}`,
+          );
+          break;
+        }
       }
+    } finally {
+      it.close();
     }
   } catch (err) {
     if (!(err instanceof CorruptionError)) throw err;
