@@ -1125,9 +1125,11 @@ export class DB implements AsyncDisposable {
     return run;
   }
 
-  async #sweepObsoleteFiles(): Promise<void> {
-    // Closing: leftovers are swept at the next open instead.
-    if (this.#options.readOnly || this.#closing || this.#closed) return;
+  async #sweepObsoleteFiles(final = false): Promise<void> {
+    // Closing: close() runs the last sweep itself, once background work
+    // has stopped.
+    if (this.#options.readOnly || this.#closed) return;
+    if (this.#closing && !final) return;
     const names: string[] = [];
     for await (const entry of Deno.readDir(this.#dir)) names.push(entry.name);
     // Decide in one synchronous step after listing: the live set must not
@@ -1270,6 +1272,8 @@ export class DB implements AsyncDisposable {
       await this.#compacting;
       await this.#compactionLock;
       await this.#sweeps;
+      // The WALs of the memtables flushed above, and the like.
+      await this.#sweepObsoleteFiles(true).catch(() => {});
       // A memtable whose flush failed stays in its WAL: the next open
       // replays it, as it does the live memtable's.
       for (const imm of this.#imms) await imm.wal.close();
