@@ -432,32 +432,6 @@ Deno.test("a burst of writes queues full memtables and loses none of them", asyn
   });
 });
 
-Deno.test("close finishes the queued flushes: a reopen replays only the live WAL", async () => {
-  await withDir(async (dir) => {
-    const db = await DB.open(dir, { memtableSize: 64 * 1024 });
-    const value = "v".repeat(100);
-    // Not awaited one by one, so full memtables queue for their flushes.
-    const puts: Promise<void>[] = [];
-    for (let i = 0; i < 5000; i++) puts.push(db.put(`k${i}`, value));
-    await Promise.all(puts);
-    await db.close();
-    const logs = [...Deno.readDirSync(dir)].filter((e) =>
-      e.name.endsWith(".log")
-    );
-    assert.equal(logs.length, 1, `logs left: ${logs.map((e) => e.name)}`);
-    const again = await DB.open(dir);
-    assert.ok(again.recovery.logFiles <= 1);
-    assert.ok(
-      again.recovery.entries * 116 < 2 * 64 * 1024,
-      "at most a memtable",
-    );
-    for (const i of [0, 2500, 4999]) {
-      assert.equal(text(await again.get(`k${i}`)), value);
-    }
-    await again.close();
-  });
-});
-
 Deno.test("a loop of awaited gets lets a background compaction finish", async () => {
   await withDir(async (dir) => {
     const small = { memtableSize: 16 * 1024, l0CompactionTrigger: 64 };
