@@ -20,7 +20,7 @@
  * gives its frame back for the next miss, unless an iterator still stands
  * on it (LevelDB's cache handles): {@link BlockCache.pin} and
  * {@link BlockCache.release} count those, and the last release of a block
- * that is no longer cached recycles it. Frames come in 256-byte size
+ * that is no longer cached recycles it. Frames come in 64-byte size
  * classes, carved side by side out of slabs of about 64 KiB (random reads
  * over blocks that each had an `ArrayBuffer` of their own ran about 10%
  * slower, measured in bench:peers' readrandom and in isolation); the free
@@ -50,7 +50,13 @@ export interface BlockCacheStats {
 }
 
 /** Frame sizes are multiples of this. */
-const GRAIN = 256;
+const GRAIN = 64;
+/**
+ * A request may take a free frame up to this many classes larger: blocks of
+ * one table vary by tens of bytes, and an exact class alone would strand
+ * free frames one class away.
+ */
+const SPILL_CLASSES = 4;
 /** New frames are carved out of slabs of about this size. */
 const SLAB_BYTES = 64 * 1024;
 /** Larger blocks get a buffer of their own, left to the garbage collector. */
@@ -145,10 +151,12 @@ export class BlockCache {
     const size = Math.ceil(length / GRAIN) * GRAIN;
     if (size > MAX_FRAME) return new Uint8Array(length);
     const c = size / GRAIN;
-    const frame = this.free[c]?.pop();
-    if (frame !== undefined) {
-      this.freeBytes -= size;
-      return frame;
+    for (let k = c; k <= c + SPILL_CLASSES; k++) {
+      const frame = this.free[k]?.pop();
+      if (frame !== undefined) {
+        this.freeBytes -= frame.length;
+        return frame;
+      }
     }
     let slab = this.slabs[c];
     if (slab === undefined || slab.used + size > slab.bytes.length) {

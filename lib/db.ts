@@ -43,7 +43,7 @@ import {
   TYPE_DELETE,
   TYPE_PUT,
 } from "./internal_key.ts";
-import { flushMemTable, outputNumbersNeeded } from "./compaction_job.ts";
+import { outputNumbersNeeded } from "./compaction_job.ts";
 import { CompactionRunner } from "./compaction_runner.ts";
 import { failpoint } from "./failpoints.ts";
 import { LevelIterator } from "./level_iterator.ts";
@@ -369,11 +369,12 @@ export class DB implements AsyncDisposable {
   async #finishRecovery(): Promise<void> {
     const edit: VersionEdit = {};
     if (this.#mem.count > 0) {
-      // On this thread: open waits for it either way, and this skips the
-      // memtable's image (a copy of all it holds). The worker starts
-      // meanwhile, for the compaction that often follows a reopen.
-      this.#compactions.warmUp();
-      const meta = await this.#writeLevel0(this.#mem, true);
+      // On the worker, though open waits for it and the main thread would
+      // open faster (190 ms instead of 235 for bench:peers' database of
+      // 83,000 recovered entries, and no image to copy): the compaction
+      // that often follows a reopen then finds the worker's JIT warm, and
+      // the reads meanwhile ran about 5% faster (10 runs each).
+      const meta = await this.#writeLevel0(this.#mem);
       if (meta) edit.added = [[0, meta]];
       this.#mem.retire();
       this.#mem = new MemTable(this.#memPool);
@@ -706,27 +707,18 @@ export class DB implements AsyncDisposable {
     }
   }
 
-  /**
-   * Writes a memtable to one new level-0 table (synced, not yet recorded),
-   * on the background worker unless `here`.
-   */
-  async #writeLevel0(
-    mem: MemTable,
-    here = false,
-  ): Promise<FileMeta | undefined> {
-    const settings = {
-      dir: this.#dir,
-      blockSize: this.#options.blockSize,
-      bloomBitsPerKey: this.#options.bloomBitsPerKey,
-      outputNumber: this.#newOutputNumber(),
-    };
+  /** Writes a memtable to one new level-0 table (synced, not yet recorded). */
+  async #writeLevel0(mem: MemTable): Promise<FileMeta | undefined> {
     // On the worker: the memtable is packed into one buffer (about a
     // millisecond for 4 MiB) that is transferred to it rather than cloned,
     // and comes back to hold the next flush's image; building the table
     // costs the main thread nothing.
-    const result = here
-      ? await flushMemTable(mem, settings)
-      : await this.#compactions.flush(mem, settings);
+    const result = await this.#compactions.flush(mem, {
+      dir: this.#dir,
+      blockSize: this.#options.blockSize,
+      bloomBitsPerKey: this.#options.bloomBitsPerKey,
+      outputNumber: this.#newOutputNumber(),
+    });
     if (result.aborted) {
       // Closing: the memtable's WAL stays, and the next open replays it.
       throw new ClosedError(`Database "${this.path}" closed during a flush`);

@@ -175,18 +175,21 @@ function framed(cache: BlockCache, length = 4101): Block {
 Deno.test("block cache recycles the frame of an evicted block nobody holds", () => {
   const cache = new BlockCache(20_000);
   const a = framed(cache);
-  assert.equal(a.frame!.length, 4352, "frames come in 256-byte classes");
+  assert.equal(a.frame!.length, 4160, "frames come in 64-byte classes");
   cache.insert(1, 0, a, a.frame!.length);
   const frame = a.frame!;
   frame[0] = 7;
   cache.evictFile(1);
   assert.equal(a.frame, undefined);
-  assert.equal(cache.stats.freeBytes, 4352);
-  const again = cache.allocate(4200);
-  assert.equal(again, frame, "the same size class reuses the frame");
+  assert.equal(cache.stats.freeBytes, 4160);
+  const again = cache.allocate(4100);
+  assert.equal(again, frame, "a request of the same class reuses the frame");
   assert.equal(again[0], 0, "a recycled frame is zeroed");
   assert.equal(cache.stats.freeBytes, 0);
-  assert.notEqual(cache.allocate(9000), frame, "another class does not");
+  cache.discard(again);
+  assert.equal(cache.allocate(4000), frame, "one a few classes smaller too");
+  cache.discard(frame);
+  assert.notEqual(cache.allocate(3000), frame, "but not one far smaller");
 });
 
 Deno.test("block cache keeps a pinned block's frame until its release", () => {
@@ -233,7 +236,7 @@ Deno.test("block cache bounds its free frames by its capacity", () => {
   for (let i = 0; i < 200; i++) {
     const blk = framed(cache);
     blocks.push(blk);
-    cache.insert(1, i, blk, 4352);
+    cache.insert(1, i, blk, blk.frame!.length);
   }
   const { bytes } = cache.stats;
   assert.ok(bytes <= 1 << 20);
