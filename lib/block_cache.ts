@@ -23,9 +23,11 @@
  * that is no longer cached recycles it. Frames come in 64-byte size
  * classes, carved side by side out of slabs of about 64 KiB (random reads
  * over blocks that each had an `ArrayBuffer` of their own ran about 10%
- * slower, measured in bench:peers' readrandom and in isolation); the free
- * ones are bounded so that cached plus free bytes stay within the
- * capacity.
+ * slower, measured in bench:peers' readrandom and in isolation). Free
+ * frames are all kept: a slab lives as long as any of its frames does, so
+ * dropping a frame would only lose it (bench:peers' readrandom once made
+ * 55 MB of slabs for a 32 MiB cache that way). What is kept never exceeds
+ * what was once in use at the same time, which the capacity bounds.
  *
  * @module
  */
@@ -61,12 +63,6 @@ const SPILL_CLASSES = 4;
 const SLAB_BYTES = 64 * 1024;
 /** Larger blocks get a buffer of their own, left to the garbage collector. */
 const MAX_FRAME = 256 * 1024;
-/**
- * Free frames a cache may keep even with no capacity: a reader that does
- * not fill the cache (compaction inputs) still reuses the frames its
- * iterators step off.
- */
-const MIN_FREE_BYTES = 256 * 1024;
 
 class Node {
   prev: Node = this;
@@ -107,7 +103,6 @@ export class BlockCache {
   // used node, head.prev the most recent.
   private readonly head = new Node(-1, -1, undefined, 0);
   private readonly cap: number;
-  private readonly freeBudget: number;
   /** Free frames by size class (frame length / GRAIN). */
   private readonly free: Uint8Array[][] = [];
   /** By size class: the slab new frames are carved from, and how far. */
@@ -130,7 +125,6 @@ export class BlockCache {
       );
     }
     this.cap = capacityBytes;
-    this.freeBudget = Math.max(capacityBytes, MIN_FREE_BYTES);
   }
 
   /** The byte budget. */
@@ -339,12 +333,8 @@ export class BlockCache {
 
   private recycleFrame(frame: Uint8Array): void {
     const size = frame.length;
-    if (
-      size % GRAIN !== 0 || size > MAX_FRAME ||
-      this.used + this.freeBytes + size > this.freeBudget
-    ) {
-      return; // left to the garbage collector
-    }
+    // Not one of ours (a huge block's own buffer): the collector's.
+    if (size % GRAIN !== 0 || size > MAX_FRAME) return;
     // Zeroed, a frame that someone wrongly still reads decodes as a corrupt
     // block (a CorruptionError) rather than as plausible stale entries.
     frame.fill(0);

@@ -73,10 +73,6 @@ class SharedWorker {
         { type: "module" },
       );
       worker.onmessage = (event: MessageEvent<WorkerReply>) => {
-        const { buffer } = event.data;
-        if (buffer && buffer.byteLength > (this.spareImage?.byteLength ?? 0)) {
-          this.spareImage = buffer;
-        }
         const reply = this.#replies.get(event.data.id);
         this.#replies.delete(event.data.id);
         reply?.(event.data);
@@ -162,17 +158,25 @@ const sharedWorker = new SharedWorker();
 export class CompactionRunner {
   readonly #tables: TableCache;
   readonly #useWorker: boolean;
+  readonly #spareLimit: number;
   /** Jobs on the worker, by id: settled when the worker replies. */
   readonly #inFlight = new Map<number, Promise<MergeResult>>();
   #stopped = false;
 
   /**
    * @param tables The engine's tables, for jobs run on the main thread.
-   * @param options `useWorker: false` runs every job on the main thread.
+   * @param options `useWorker: false` runs every job on the main thread;
+   * `spareImageBytes` is the largest flush image buffer worth keeping for
+   * the next flush (a recovered memtable's may be several times larger
+   * than the ones that follow, and would be held for nothing).
    */
-  constructor(tables: TableCache, options: { useWorker?: boolean } = {}) {
+  constructor(
+    tables: TableCache,
+    options: { useWorker?: boolean; spareImageBytes?: number } = {},
+  ) {
     this.#tables = tables;
     this.#useWorker = options.useWorker !== false;
+    this.#spareLimit = options.spareImageBytes ?? 16 << 20;
   }
 
   /**
@@ -192,8 +196,14 @@ export class CompactionRunner {
     }
     let id = 0;
     const done = new Promise<MergeResult>((resolve, reject) => {
-      id = sharedWorker.post(job, ({ result, error }) => {
+      id = sharedWorker.post(job, ({ result, error, buffer }) => {
         this.#inFlight.delete(id);
+        if (
+          buffer !== undefined && buffer.byteLength <= this.#spareLimit &&
+          buffer.byteLength > (sharedWorker.spareImage?.byteLength ?? 0)
+        ) {
+          sharedWorker.spareImage = buffer;
+        }
         // After stop() the engine has moved on: whatever the job wrote is
         // unreferenced, and a sweep deletes it.
         if (this.#stopped) resolve(ABORTED);
@@ -220,8 +230,7 @@ export class CompactionRunner {
       this.#stopped = false;
       return flushMemTable(mem, settings, () => this.#stopped);
     }
-    // A spare much larger than needed (a recovered memtable's) is let go,
-    // or it would live as long as the worker.
+    // A spare much larger than needed (another database's) is let go.
     const spare = sharedWorker.spareImage;
     sharedWorker.spareImage = undefined;
     const fits = spare !== undefined &&

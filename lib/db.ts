@@ -253,7 +253,9 @@ export class DB implements AsyncDisposable {
     this.#versions = versions;
     this.#blockCache = blockCache;
     this.#tables = new TableCache(dir, blockCache);
-    this.#compactions = new CompactionRunner(this.#tables);
+    this.#compactions = new CompactionRunner(this.#tables, {
+      spareImageBytes: 2 * options.memtableSize,
+    });
     this.#memPool = memPool;
     this.#mem = mem;
     this.#lastSequence = versions.lastSequence;
