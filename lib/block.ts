@@ -259,8 +259,13 @@ function putU32(buf: Uint8Array, p: number, v: number): number {
 /**
  * A decoded block: its contents and parsed restart array. Its bytes never
  * change while anyone may read them, so a cached block serves many
- * iterators at once; the three bookkeeping fields belong to the
- * block cache that recycles its memory (lib/block_cache.ts).
+ * iterators at once.
+ *
+ * A block of the block cache lives in one of the cache's frames and is
+ * recycled with it: once no one holds it, the same object and frame are
+ * loaded with another block ({@link Block.load}), so that a cache miss
+ * allocates nothing that outlives it. `pins` and `cached` are the cache's
+ * bookkeeping (lib/block_cache.ts).
  *
  * @example
  * ```ts
@@ -268,40 +273,71 @@ function putU32(buf: Uint8Array, p: number, v: number): number {
  * import { Block, BlockBuilder } from "./block.ts";
  * const b = new BlockBuilder();
  * const block = new Block(b.finish().slice(), "empty.sst", 0);
- * assert(block.restartsOffset === 0);
+ * assert(block.restartsOffset === 0 && block.size === 8);
  * ```
  */
 export class Block {
-  /** The block contents (without the on-disk trailer). */
+  /**
+   * The block contents (without the on-disk trailer) in its first `size`
+   * bytes; a pooled block's frame may be longer.
+   */
   readonly data: Uint8Array;
+  /** Bytes of contents at the start of `data`. */
+  size = 0;
   /** File the block came from, for error messages. */
-  readonly file: string;
+  file = "";
   /** File offset of the block, for error messages. */
-  readonly offset: number;
+  offset = 0;
   /** Number of restart points. */
-  readonly numRestarts: number;
+  numRestarts = 0;
   /** Offset where the entries end and the restart array begins. */
-  readonly restartsOffset: number;
-  /** The pooled buffer `data` lives in, to recycle; none for other blocks. */
-  frame: Uint8Array | undefined = undefined;
+  restartsOffset = 0;
+  /** Whether `data` is a block cache frame, to be recycled. */
+  readonly pooled: boolean;
   /** Iterators standing on the block (see `BlockCache.pin`). */
   pins = 0;
   /** Whether a block cache lists the block. */
   cached = false;
 
   /**
-   * Parses and checks the restart array.
+   * Parses and checks the restart array of `data[0, size)`.
    *
    * @param data Block contents; kept by reference and never modified.
    * @param file File name for error messages.
    * @param offset File offset of the block, for error messages.
+   * @param size Bytes of contents (a frame's length when `pooled`).
+   * @param pooled Whether `data` is a frame that a cache recycles.
    * @throws {CorruptionError} When the restart array is malformed.
    */
-  constructor(data: Uint8Array, file = "", offset = 0) {
+  constructor(
+    data: Uint8Array,
+    file = "",
+    offset = 0,
+    size = data.length,
+    pooled = false,
+  ) {
     this.data = data;
+    this.pooled = pooled;
+    if (!pooled) this.load(size, file, offset);
+  }
+
+  /**
+   * (Re)loads the block from the first `size` bytes of `data`, which the
+   * caller has just filled: parses and checks the restart array.
+   *
+   * @param size Bytes of contents, at most `data.length`.
+   * @param file File name for error messages.
+   * @param offset File offset of the block, for error messages.
+   * @throws {CorruptionError} When the restart array is malformed.
+   */
+  load(size: number, file: string, offset: number): void {
+    const data = this.data;
+    this.size = size;
     this.file = file;
     this.offset = offset;
-    const n = data.length;
+    this.numRestarts = 0;
+    this.restartsOffset = 0;
+    const n = size;
     if (n < 4) this.corrupt(0, `block of ${n} bytes has no restart count`);
     const count = readU32(data, n - 4);
     if (count > (n - 4) / 4) {
@@ -325,6 +361,16 @@ export class Block {
     if (start > 0 && count === 0) this.corrupt(n - 4, "no restart points");
     this.numRestarts = count;
     this.restartsOffset = start;
+  }
+
+  /** Empties a pooled block before its frame is reused: zeroed, so a reader
+   * that wrongly still holds it decodes a corrupt block, never stale
+   * entries. */
+  clear(): void {
+    this.data.fill(0, 0, this.size);
+    this.size = 0;
+    this.numRestarts = 0;
+    this.restartsOffset = 0;
   }
 
   /**

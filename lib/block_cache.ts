@@ -16,23 +16,28 @@
  * once the compaction replaced its tables), V8 frees them only when it gets
  * round to a full collection, and a `pread` into never-touched memory costs
  * 3.5–5 µs instead of 1–2 µs because each page faults in. So a reader asks
- * {@link BlockCache.allocate} for a frame, and a block that leaves the cache
- * gives its frame back for the next miss, unless an iterator still stands
- * on it (LevelDB's cache handles): {@link BlockCache.pin} and
- * {@link BlockCache.release} count those, and the last release of a block
- * that is no longer cached recycles it. Frames come in 64-byte size
- * classes, carved side by side out of slabs of about 64 KiB (random reads
- * over blocks that each had an `ArrayBuffer` of their own ran about 10%
- * slower, measured in bench:peers' readrandom and in isolation). Free
- * frames are all kept: a slab lives as long as any of its frames does, so
- * dropping a frame would only lose it (bench:peers' readrandom once made
- * 55 MB of slabs for a 32 MiB cache that way). What is kept never exceeds
- * what was once in use at the same time, which the capacity bounds.
+ * {@link BlockCache.allocate} for a block whose frame it reads into, and a
+ * block that leaves the cache goes back, frame and object, to the next
+ * miss, unless an iterator still stands on it (LevelDB's cache handles):
+ * {@link BlockCache.pin} and {@link BlockCache.release} count those, and
+ * the last release of a block that is no longer cached recycles it. The
+ * list nodes are reused too, so that once the cache is full a miss leaves
+ * nothing behind for the garbage collector (each surviving object made V8
+ * grow its young generation, 20–30 MB of peak RSS in bench:peers).
+ *
+ * Frames come in 64-byte size classes, carved side by side out of slabs of
+ * about 64 KiB (random reads over blocks that each had an `ArrayBuffer` of
+ * their own ran about 10% slower, measured in bench:peers' readrandom and
+ * in isolation). Free blocks are all kept: a slab lives as long as any of
+ * its frames does, so dropping a frame would only lose it (bench:peers'
+ * readrandom once made 55 MB of slabs for a 32 MiB cache that way). What is
+ * kept never exceeds what was once in use at the same time, which the
+ * capacity bounds.
  *
  * @module
  */
 
-import type { Block } from "./block.ts";
+import { Block } from "./block.ts";
 import { InvalidArgumentError } from "./errors.ts";
 
 /** Counters reported by {@link BlockCache.stats}. */
@@ -47,7 +52,7 @@ export interface BlockCacheStats {
   entries: number;
   /** The byte budget. */
   capacity: number;
-  /** Bytes of recycled frames waiting for the next miss. */
+  /** Bytes of recycled blocks' frames waiting for the next miss. */
   freeBytes: number;
 }
 
@@ -64,37 +69,37 @@ const SLAB_BYTES = 64 * 1024;
 /** Larger blocks get a buffer of their own, left to the garbage collector. */
 const MAX_FRAME = 256 * 1024;
 
+/** A cache entry on the recency list; reused once unlinked. */
 class Node {
   prev: Node = this;
   next: Node = this;
   constructor(
-    readonly file: number,
-    readonly offset: number,
-    readonly block: Block | undefined,
-    readonly charge: number,
+    public file: number,
+    public offset: number,
+    public block: Block | undefined,
+    public charge: number,
   ) {}
 }
 
 /**
  * An LRU cache of decoded blocks keyed by (file number, block offset), and
- * the pool of the memory those blocks live in.
+ * the pool of the blocks and memory they live in.
  *
  * @example Cache a block read into a pooled frame
  * ```ts
  * import assert from "node:assert/strict";
  * import { BlockCache } from "./block_cache.ts";
- * import { Block, BlockBuilder } from "./block.ts";
+ * import { BlockBuilder } from "./block.ts";
  * const cache = new BlockCache(1 << 20);
  * const bytes = new BlockBuilder().finish();
- * const frame = cache.allocate(bytes.length);
- * frame.set(bytes);
- * const block = new Block(frame.subarray(0, bytes.length));
- * block.frame = frame;
- * cache.insert(7, 0, block, frame.length);
+ * const block = cache.allocate(bytes.length);
+ * block.data.set(bytes); // what a table reader reads from disk
+ * block.load(bytes.length, "000007.sst", 0);
+ * cache.insert(7, 0, block, block.data.length);
  * assert(cache.get(7, 0) === block && cache.get(7, 4096) === undefined);
  * assert(cache.stats.hits === 1 && cache.stats.misses === 1);
- * cache.evictFile(7); // nobody stands on the block: its frame is free again
- * assert.equal(cache.allocate(bytes.length), frame);
+ * cache.evictFile(7); // nobody stands on the block: it is free again
+ * assert.equal(cache.allocate(bytes.length), block);
  * ```
  */
 export class BlockCache {
@@ -103,8 +108,10 @@ export class BlockCache {
   // used node, head.prev the most recent.
   private readonly head = new Node(-1, -1, undefined, 0);
   private readonly cap: number;
-  /** Free frames by size class (frame length / GRAIN). */
-  private readonly free: Uint8Array[][] = [];
+  /** Free pooled blocks by size class (frame length / GRAIN). */
+  private readonly free: Block[][] = [];
+  /** Unlinked list nodes, for the next insert. */
+  private readonly spareNodes: Node[] = [];
   /** By size class: the slab new frames are carved from, and how far. */
   private readonly slabs: { bytes: Uint8Array; used: number }[] = [];
   private freeBytes = 0;
@@ -133,23 +140,24 @@ export class BlockCache {
   }
 
   /**
-   * A zero-filled buffer to read a block of `length` bytes into: a
-   * recycled frame when one of the right size class is free. Frames are
-   * rounded up, so the buffer may be longer than asked for; record it as
-   * the block's `frame` so that it comes back when the block is done.
+   * A block to read `length` bytes into (its `data`, zero-filled), then to
+   * {@link Block.load}: a recycled one when one of the right size class is
+   * free. Frames are rounded up, so `data` may be longer than asked for.
    *
    * @param length Bytes needed.
-   * @returns A buffer of at least `length` bytes.
+   * @returns An empty pooled block with at least `length` bytes of `data`.
    */
-  allocate(length: number): Uint8Array {
+  allocate(length: number): Block {
     const size = Math.ceil(length / GRAIN) * GRAIN;
-    if (size > MAX_FRAME) return new Uint8Array(length);
+    if (size > MAX_FRAME) {
+      return new Block(new Uint8Array(length), "", 0, 0, true);
+    }
     const c = size / GRAIN;
     for (let k = c; k <= c + SPILL_CLASSES; k++) {
-      const frame = this.free[k]?.pop();
-      if (frame !== undefined) {
-        this.freeBytes -= frame.length;
-        return frame;
+      const block = this.free[k]?.pop();
+      if (block !== undefined) {
+        this.freeBytes -= block.data.length;
+        return block;
       }
     }
     let slab = this.slabs[c];
@@ -159,17 +167,17 @@ export class BlockCache {
     }
     const at = slab.used;
     slab.used = at + size;
-    return slab.bytes.subarray(at, at + size);
+    return new Block(slab.bytes.subarray(at, at + size), "", 0, 0, true);
   }
 
   /**
-   * Takes back a frame from {@link BlockCache.allocate} that never became
-   * a block (its read failed).
+   * Takes back a block from {@link BlockCache.allocate} that was never
+   * cached nor pinned (its read failed).
    *
-   * @param frame The frame.
+   * @param block The block.
    */
-  discard(frame: Uint8Array): void {
-    this.recycleFrame(frame);
+  discard(block: Block): void {
+    this.recycle(block);
   }
 
   /**
@@ -247,7 +255,14 @@ export class BlockCache {
       map = new Map();
       this.files.set(fileNumber, map);
     }
-    const node = new Node(fileNumber, offset, block, charge);
+    let node = this.spareNodes.pop();
+    if (node === undefined) node = new Node(fileNumber, offset, block, charge);
+    else {
+      node.file = fileNumber;
+      node.offset = offset;
+      node.block = block;
+      node.charge = charge;
+    }
     map.set(offset, node);
     block.cached = true;
     const head = this.head;
@@ -278,6 +293,7 @@ export class BlockCache {
       this.used -= node.charge;
       this.count--;
       this.uncache(node.block!);
+      this.spare(node);
     }
   }
 
@@ -294,6 +310,7 @@ export class BlockCache {
     for (const block of blocks) this.uncache(block);
     this.free.length = 0;
     this.slabs.length = 0;
+    this.spareNodes.length = 0;
     this.freeBytes = 0;
   }
 
@@ -317,6 +334,13 @@ export class BlockCache {
     this.used -= node.charge;
     this.count--;
     this.uncache(node.block!);
+    this.spare(node);
+  }
+
+  private spare(node: Node): void {
+    node.block = undefined;
+    node.prev = node.next = node;
+    this.spareNodes.push(node);
   }
 
   private uncache(block: Block): void {
@@ -325,20 +349,11 @@ export class BlockCache {
   }
 
   private recycle(block: Block): void {
-    const frame = block.frame;
-    if (frame === undefined) return;
-    block.frame = undefined;
-    this.recycleFrame(frame);
-  }
-
-  private recycleFrame(frame: Uint8Array): void {
-    const size = frame.length;
+    const size = block.data.length;
     // Not one of ours (a huge block's own buffer): the collector's.
-    if (size % GRAIN !== 0 || size > MAX_FRAME) return;
-    // Zeroed, a frame that someone wrongly still reads decodes as a corrupt
-    // block (a CorruptionError) rather than as plausible stale entries.
-    frame.fill(0);
-    (this.free[size / GRAIN] ??= []).push(frame);
+    if (!block.pooled || size % GRAIN !== 0 || size > MAX_FRAME) return;
+    block.clear();
+    (this.free[size / GRAIN] ??= []).push(block);
     this.freeBytes += size;
   }
 }

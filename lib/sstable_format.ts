@@ -394,6 +394,8 @@ export function blockTrailer(
  * @param onDisk Contents followed by the 5-byte trailer.
  * @param file File name for error messages.
  * @param offset File offset of `onDisk[0]`, for error messages.
+ * @param length Bytes of `onDisk` that hold the block and its trailer (all
+ * of it by default; a pooled frame may be longer).
  * @returns A view of the contents (without the trailer).
  * @throws {CorruptionError} When the CRC does not match or the type is
  * unknown.
@@ -420,8 +422,9 @@ export function checkBlock(
   onDisk: Uint8Array,
   file: string,
   offset: number,
+  length: number = onDisk.length,
 ): Uint8Array {
-  const size = onDisk.length - BLOCK_TRAILER_SIZE;
+  const size = length - BLOCK_TRAILER_SIZE;
   if (size < 0) {
     throw new CorruptionError(
       file,

@@ -416,29 +416,31 @@ export class SSTableReader {
     return cached ?? this.readDataBlock(i, fillCache);
   }
 
-  /** The miss path of {@link SSTableReader.dataBlock}, kept apart so the hit path stays small. */
+  /**
+   * The miss path of {@link SSTableReader.dataBlock}, kept apart so that
+   * the hit path stays small: reads into a block of the cache's pool.
+   */
   private readDataBlock(i: number, fillCache: boolean): Block {
     const offset = this.idxOffsets[i]!;
-    const handle = { offset, size: this.idxSizes[i]! };
-    const frame = this.cache.allocate(handle.size + BLOCK_TRAILER_SIZE);
-    let block: Block;
+    const size = this.idxSizes[i]!;
+    const total = size + BLOCK_TRAILER_SIZE;
+    const block = this.cache.allocate(total);
     try {
-      block = new Block(
-        this.readBlock(handle, "data", frame),
-        this.path,
-        offset,
-      );
+      this.checkExtent(offset, size, "data");
+      const got = this.readInto(block.data, offset, total);
+      this.checkRead(offset, got, total, "data");
+      checkBlock(block.data, this.path, offset, total);
+      block.load(size, this.path, offset);
     } catch (err) {
-      this.cache.discard(frame);
+      this.cache.discard(block);
       throw err;
     }
-    block.frame = frame;
     if (fillCache) {
       this.cache.insert(
         this.fileNumber,
         offset,
         block,
-        frame.length + BLOCK_OVERHEAD,
+        block.data.length + BLOCK_OVERHEAD,
       );
     }
     return block;
@@ -651,50 +653,61 @@ export class SSTableReader {
     return new Block(this.readBlock(handle, "data"), this.path, handle.offset);
   }
 
-  /**
-   * Reads and checks a block; into `frame` (at least its size plus the
-   * trailer) when given, else into a buffer of its own.
-   */
-  private readBlock(
-    handle: BlockHandle,
-    what: string,
-    frame?: Uint8Array,
-  ): Uint8Array {
+  /** Reads and checks a block into a buffer of its own. */
+  private readBlock(handle: BlockHandle, what: string): Uint8Array {
     const total = handle.size + BLOCK_TRAILER_SIZE;
-    const end = this.fileSize - FOOTER_SIZE;
-    if (handle.offset + total > end) {
-      throw new CorruptionError(
-        this.path,
-        handle.offset,
-        `${what} block of ${handle.size} bytes overruns the table data, which ends at ${end}`,
-      );
-    }
-    const bytes = this.readAt(handle.offset, total, frame);
-    if (bytes.length !== total) {
-      throw new CorruptionError(
-        this.path,
-        handle.offset,
-        `${what} block is truncated: read ${bytes.length} of ${total} bytes`,
-      );
-    }
+    this.checkExtent(handle.offset, handle.size, what);
+    const bytes = new Uint8Array(total);
+    this.checkRead(
+      handle.offset,
+      this.readInto(bytes, handle.offset, total),
+      total,
+      what,
+    );
     return checkBlock(bytes, this.path, handle.offset);
   }
 
-  private readAt(
-    position: number,
-    length: number,
-    frame?: Uint8Array,
-  ): Uint8Array {
-    const buf = frame === undefined
-      ? new Uint8Array(length)
-      : frame.subarray(0, length);
+  private checkExtent(offset: number, size: number, what: string): void {
+    const end = this.fileSize - FOOTER_SIZE;
+    if (offset + size + BLOCK_TRAILER_SIZE > end) {
+      throw new CorruptionError(
+        this.path,
+        offset,
+        `${what} block of ${size} bytes overruns the table data, which ends at ${end}`,
+      );
+    }
+  }
+
+  private checkRead(
+    offset: number,
+    got: number,
+    total: number,
+    what: string,
+  ): void {
+    if (got !== total) {
+      throw new CorruptionError(
+        this.path,
+        offset,
+        `${what} block is truncated: read ${got} of ${total} bytes`,
+      );
+    }
+  }
+
+  /** Reads up to `length` bytes at `position` into `buf`; returns how many. */
+  private readInto(buf: Uint8Array, position: number, length: number): number {
     let done = 0;
     while (done < length) {
       const n = readSync(this.fd, buf, done, length - done, position + done);
       if (n === 0) break;
       done += n;
     }
-    return done === length ? buf : buf.subarray(0, done);
+    return done;
+  }
+
+  private readAt(position: number, length: number): Uint8Array {
+    const buf = new Uint8Array(length);
+    const got = this.readInto(buf, position, length);
+    return got === length ? buf : buf.subarray(0, got);
   }
 }
 

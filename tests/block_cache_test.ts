@@ -162,78 +162,80 @@ Deno.test("block cache refuses a bad capacity", () => {
   }
 });
 
-/** A block in a pooled frame, as a table reader makes one. */
+/** A block from the cache's pool, loaded as a table reader loads one. */
 function framed(cache: BlockCache, length = 4101): Block {
   const bytes = new BlockBuilder().finish();
-  const frame = cache.allocate(length);
-  frame.set(bytes);
-  const b = new Block(frame.subarray(0, bytes.length));
-  b.frame = frame;
+  const b = cache.allocate(length);
+  b.data.set(bytes);
+  b.load(bytes.length, "t.sst", 0);
   return b;
 }
 
-Deno.test("block cache recycles the frame of an evicted block nobody holds", () => {
+Deno.test("block cache recycles an evicted block nobody holds", () => {
   const cache = new BlockCache(20_000);
   const a = framed(cache);
-  assert.equal(a.frame!.length, 4160, "frames come in 64-byte classes");
-  cache.insert(1, 0, a, a.frame!.length);
-  const frame = a.frame!;
-  frame[0] = 7;
+  assert.equal(a.data.length, 4160, "frames come in 64-byte classes");
+  cache.insert(1, 0, a, a.data.length);
+  const frame = a.data;
   cache.evictFile(1);
-  assert.equal(a.frame, undefined);
+  assert.equal(a.size, 0, "emptied");
+  assert.ok(frame.every((x) => x === 0), "and zeroed");
   assert.equal(cache.stats.freeBytes, 4160);
   const again = cache.allocate(4100);
-  assert.equal(again, frame, "a request of the same class reuses the frame");
-  assert.equal(again[0], 0, "a recycled frame is zeroed");
+  assert.equal(again, a, "a request of the same class reuses block and frame");
   assert.equal(cache.stats.freeBytes, 0);
   cache.discard(again);
-  assert.equal(cache.allocate(4000), frame, "one a few classes smaller too");
-  cache.discard(frame);
-  assert.notEqual(cache.allocate(3000), frame, "but not one far smaller");
+  assert.equal(cache.allocate(4000), a, "one a few classes smaller too");
+  cache.discard(a);
+  assert.notEqual(cache.allocate(3000), a, "but not one far smaller");
 });
 
-Deno.test("block cache keeps a pinned block's frame until its release", () => {
+Deno.test("block cache keeps a pinned block until its release", () => {
   const cache = new BlockCache(10_000);
   const a = framed(cache), b = framed(cache), c = framed(cache);
-  cache.insert(1, 0, a, 4352);
+  cache.insert(1, 0, a, 4160);
   cache.pin(a);
   cache.pin(a);
-  cache.insert(1, 1, b, 4352);
-  cache.insert(1, 2, c, 4352); // evicts a, which two iterators hold
+  cache.insert(1, 1, b, 4160);
+  cache.insert(1, 2, c, 4160); // evicts a, which two iterators hold
   assert.equal(cache.get(1, 0), undefined);
-  assert.notEqual(a.frame, undefined);
+  assert.equal(a.size, 8, "still readable");
   assert.equal(cache.stats.freeBytes, 0);
   cache.release(a);
-  assert.notEqual(a.frame, undefined, "one holder is left");
+  assert.equal(a.size, 8, "one holder is left");
   cache.release(a);
-  assert.equal(a.frame, undefined);
+  assert.equal(a.size, 0);
+  assert.equal(cache.stats.freeBytes, 4160);
   // A cached block that is released stays cached.
   cache.pin(c);
   cache.release(c);
   assert.equal(cache.get(1, 2), c);
-  assert.notEqual(c.frame, undefined);
+  assert.equal(c.size, 8);
 });
 
-Deno.test("block cache frames of uncached blocks come back on release", () => {
+Deno.test("block cache blocks read uncached come back on release", () => {
   const cache = new BlockCache(0); // a compaction's reader: nothing is cached
-  const frames = new Set<Uint8Array>();
+  const seen = new Set<Block>();
   for (let i = 0; i < 100; i++) {
     const blk = framed(cache);
-    frames.add(blk.frame!);
-    cache.insert(1, i, blk, 4352); // refused: over capacity
+    seen.add(blk);
+    cache.insert(1, i, blk, 4160); // refused: over capacity
     cache.pin(blk);
     cache.release(blk);
   }
-  assert.equal(frames.size, 1, "one frame served every block");
-  const spare = cache.allocate(100);
-  cache.discard(spare);
-  assert.equal(cache.allocate(100), spare, "a discarded frame is reused");
+  assert.equal(seen.size, 1, "one block served every read");
+  // Huge blocks get buffers of their own and are never pooled.
+  const free = cache.stats.freeBytes;
+  const huge = cache.allocate(1 << 20);
+  assert.equal(huge.data.length, 1 << 20);
+  cache.discard(huge);
+  assert.equal(cache.stats.freeBytes, free);
 });
 
-Deno.test("block cache frame memory levels off near its capacity", () => {
+Deno.test("block cache memory levels off near its capacity", () => {
   const cap = 64 * 1024;
   const cache = new BlockCache(cap);
-  const frames = new Set<Uint8Array>();
+  const blocks = new Set<Block>();
   const r = rng(5);
   const churn = (rounds: number) => {
     for (let i = 0; i < rounds; i++) {
@@ -244,28 +246,20 @@ Deno.test("block cache frame memory levels off near its capacity", () => {
       }
       // Blocks vary by some tens of bytes (wider than a real table's).
       const blk = framed(cache, 4000 + Math.floor(r() * 200));
-      frames.add(blk.frame!);
-      cache.insert(file, i, blk, blk.frame!.length);
+      blocks.add(blk);
+      cache.insert(file, i, blk, blk.data.length);
       assert.ok(cache.stats.bytes <= cap);
     }
   };
   churn(5000);
-  const early = frames.size;
+  const early = blocks.size;
   churn(20_000);
-  // Free frames of a smaller class cannot serve a larger block, so a few
-  // more frames exist than fit at once; their number stops growing.
+  // A free block of a smaller class cannot serve a larger one, so a few
+  // more blocks exist than fit at once; their number stops growing.
   const most = Math.floor(cap / 4000) + 1;
-  assert.ok(
-    frames.size <= most * 1.5,
-    `${frames.size} frames for ${most} blocks`,
-  );
-  assert.ok(frames.size <= early + 2, `${early} frames, then ${frames.size}`);
+  assert.ok(blocks.size <= most * 1.5, `${blocks.size} blocks for ${most}`);
+  assert.ok(blocks.size <= early + 2, `${early} blocks, then ${blocks.size}`);
   cache.clear();
-  assert.equal(cache.stats.freeBytes, 0);
-  // Huge blocks get buffers of their own and are never pooled.
-  const huge = cache.allocate(1 << 20);
-  assert.equal(huge.length, 1 << 20);
-  cache.discard(huge);
   assert.equal(cache.stats.freeBytes, 0);
 });
 
