@@ -41,10 +41,12 @@
  * one object per chunk, and callers may reuse their buffers.
  *
  * Offset 0 is the head node (of full height), so 0 doubles as "none".
- * Nodes never move or get unlinked and chunks are never moved or reused,
- * so iterators stay valid while entries are added; they hold an offset and
- * re-read the arena (which may have been replaced by a bigger copy) on
- * every step.
+ * Nodes never move or get unlinked and chunks never move, so iterators
+ * stay valid while entries are added; they hold an offset and re-read the
+ * arena (which may have been replaced by a bigger copy) on every step.
+ * Once flushed, a memtable is retired, and when its last iterator closes,
+ * its chunks and arena go to a {@link MemTablePool} for the next memtable
+ * (lib/memtable_pool.ts).
  *
  * @module
  */
