@@ -41,8 +41,8 @@ import {
 } from "./sstable_format.ts";
 import { commonPrefixLength, compareBytes } from "./bytes.ts";
 
-// Approximate bytes of the JS objects around a cached block's bytes (the
-// Block, its Uint8Array view, the ArrayBuffer), charged to the cache.
+// Approximate bytes of the JS objects around a cached block's frame (the
+// Block, the frame's view, the cache's list node), charged to the cache.
 const BLOCK_OVERHEAD = 160;
 
 /** Options of {@link SSTableReader.iterator}. */
