@@ -146,6 +146,12 @@ export class SSTableReader {
   private readonly idxOffsets: Float64Array;
   private readonly idxSizes: Float64Array;
   private readonly getIter = new BlockIterator();
+  /**
+   * The block the last `get` read and the cache did not keep (no capacity,
+   * or larger than it): its caller has copied what it needed by the next
+   * `get`, which recycles it.
+   */
+  private spent: Block | undefined = undefined;
   // Bytes every key of the table begins with (the common prefix of its
   // smallest and largest keys): searches start comparing after them.
   private readonly prefixLen: number;
@@ -334,8 +340,14 @@ export class SSTableReader {
     if (!this.filter.mayContain(key)) return undefined;
     const i = this.searchIndex(key, seq, this.prefixLen);
     if (i >= this.idxSeqs.length) return undefined;
+    if (this.spent !== undefined) {
+      this.cache.discard(this.spent);
+      this.spent = undefined;
+    }
+    const block = this.dataBlock(i, true);
+    if (!block.cached) this.spent = block;
     const it = this.getIter;
-    it.reset(this.dataBlock(i, true));
+    it.reset(block);
     it.seek(key, seq, this.prefixLen);
     if (!it.valid() || !it.userKeyEquals(key)) return undefined;
     return { type: it.type(), value: it.value() };
@@ -630,6 +642,8 @@ export class SSTableReader {
     if (this.closed) return;
     this.closed = true;
     this.getIter.reset(EMPTY_BLOCK);
+    if (this.spent !== undefined) this.cache.discard(this.spent);
+    this.spent = undefined;
     closeSync(this.fd);
     this.cache.evictFile(this.fileNumber);
   }

@@ -3,6 +3,9 @@ import { Block, BlockBuilder } from "../lib/block.ts";
 import { BlockCache } from "../lib/block_cache.ts";
 import { InvalidArgumentError } from "../lib/errors.ts";
 import { DB } from "../mod.ts";
+import { TYPE_PUT } from "../lib/internal_key.ts";
+import { SSTableReader } from "../lib/sstable_reader.ts";
+import { SSTableWriter } from "../lib/sstable_writer.ts";
 import { rng, seeds } from "./fixtures/rng.ts";
 
 function block(): Block {
@@ -325,5 +328,35 @@ Deno.test("scans keep their blocks while other reads recycle a tiny cache", asyn
       await db.close();
       await Deno.remove(dir, { recursive: true });
     }
+  }
+});
+
+Deno.test("gets through a reader with no cache recycle their blocks", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "strata_cache_" });
+  try {
+    const path = `${dir}/000001.sst`;
+    const w = SSTableWriter.create(path, {
+      blockSize: 512,
+      bloomBitsPerKey: 10,
+    });
+    const key = (i: number) =>
+      new TextEncoder().encode(`k${String(i).padStart(5, "0")}`);
+    for (let i = 0; i < 2000; i++) w.add(key(i), 1, TYPE_PUT, key(i * 7));
+    await w.finish();
+    const cache = new BlockCache(0);
+    using reader = SSTableReader.open(path, 1, cache);
+    const r = rng(9);
+    const slabs = new Set<ArrayBufferLike>();
+    for (let n = 0; n < 500; n++) {
+      const i = Math.floor(r() * 2000);
+      const hit = reader.get(key(i), 1);
+      assert.deepEqual(hit?.value, key(i * 7), `key ${i}`);
+      slabs.add(hit!.value.buffer);
+    }
+    // Each get recycles the block the previous one read: one frame serves.
+    assert.equal(slabs.size, 1);
+    assert.ok(cache.stats.misses >= 500);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
