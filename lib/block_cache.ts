@@ -299,15 +299,15 @@ export class BlockCache {
 
   /** Drops every cached block and every free frame (counters are kept). */
   clear(): void {
-    const blocks: Block[] = [];
+    // Everything is dropped, so nothing is zeroed and pooled here; a block
+    // still pinned comes back to the (new) free lists on its release.
     for (let n = this.head.next; n !== this.head; n = n.next) {
-      blocks.push(n.block!);
+      n.block!.cached = false;
     }
     this.files.clear();
     this.head.prev = this.head.next = this.head;
     this.used = 0;
     this.count = 0;
-    for (const block of blocks) this.uncache(block);
     this.free.length = 0;
     this.slabs.length = 0;
     this.spareNodes.length = 0;
