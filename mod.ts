@@ -31,15 +31,23 @@ export {
   type RecoveryReport,
   type ScanOptions,
   type WriteOptions,
-} from "./lib/db.ts";
+} from "./lib/engine/db.ts";
 export {
   DEFAULT_OPTIONS,
   type OpenOptions,
   type ResolvedOptions,
-} from "./lib/options.ts";
-export { type BatchOp, type Bytes, WriteBatch } from "./lib/write_batch.ts";
-export { type EntryType, TYPE_DELETE, TYPE_PUT } from "./lib/internal_key.ts";
-export { Snapshot } from "./lib/snapshot.ts";
+} from "./lib/engine/options.ts";
+export {
+  type BatchOp,
+  type Bytes,
+  WriteBatch,
+} from "./lib/engine/write_batch.ts";
+export {
+  type EntryType,
+  TYPE_DELETE,
+  TYPE_PUT,
+} from "./lib/iterator/internal_key.ts";
+export { Snapshot } from "./lib/engine/snapshot.ts";
 export {
   ClosedError,
   CorruptionError,
@@ -48,9 +56,9 @@ export {
   LockedError,
   NotFoundError,
   StrataError,
-} from "./lib/errors.ts";
+} from "./lib/util/errors.ts";
 export {
   verifyDatabase,
   type VerifyProblem,
   type VerifyReport,
-} from "./lib/verify.ts";
+} from "./lib/tools/verify.ts";

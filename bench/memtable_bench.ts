@@ -17,8 +17,8 @@
  * @module
  */
 
-import { MemTable } from "../lib/memtable.ts";
-import { MAX_SEQUENCE, TYPE_PUT } from "../lib/internal_key.ts";
+import { MemTable } from "../lib/memtable/memtable.ts";
+import { MAX_SEQUENCE, TYPE_PUT } from "../lib/iterator/internal_key.ts";
 
 const N = 1_000_000;
 /** Entries of 16-byte keys and 100-byte values in a 4 MiB memtable. */

@@ -6,7 +6,7 @@
 //   deno run -A bench/read_path.ts [--num 1000000] [--cache-mib 32]
 
 import { parseArgs } from "node:util";
-import { compareBytes } from "../lib/bytes.ts";
+import { compareBytes } from "../lib/util/bytes.ts";
 import { DB } from "../mod.ts";
 import { Prng } from "../cli/bench.ts";
 

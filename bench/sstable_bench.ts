@@ -14,14 +14,14 @@
  * @module
  */
 
-import { Block, BlockBuilder, BlockIterator } from "../lib/block.ts";
-import { BlockCache } from "../lib/block_cache.ts";
-import { BloomFilter, BloomFilterBuilder } from "../lib/bloom.ts";
-import { compareBytes } from "../lib/bytes.ts";
-import { crc32c } from "../lib/crc32c.ts";
-import { MAX_SEQUENCE, TYPE_PUT } from "../lib/internal_key.ts";
-import { SSTableReader } from "../lib/sstable_reader.ts";
-import { SSTableWriter } from "../lib/sstable_writer.ts";
+import { Block, BlockBuilder, BlockIterator } from "../lib/sstable/block.ts";
+import { BlockCache } from "../lib/sstable/block_cache.ts";
+import { BloomFilter, BloomFilterBuilder } from "../lib/sstable/bloom.ts";
+import { compareBytes } from "../lib/util/bytes.ts";
+import { crc32c } from "../lib/util/crc32c.ts";
+import { MAX_SEQUENCE, TYPE_PUT } from "../lib/iterator/internal_key.ts";
+import { SSTableReader } from "../lib/sstable/sstable_reader.ts";
+import { SSTableWriter } from "../lib/sstable/sstable_writer.ts";
 
 const N = 1_000_000;
 const SCAN_N = 100_000;

@@ -7,8 +7,8 @@
  * Run: `deno bench -A bench/wal_bench.ts`
  */
 
-import { TYPE_PUT } from "../lib/internal_key.ts";
-import { encodeWalRecord, type WalOp, WalWriter } from "../lib/wal.ts";
+import { TYPE_PUT } from "../lib/iterator/internal_key.ts";
+import { encodeWalRecord, type WalOp, WalWriter } from "../lib/wal/wal.ts";
 
 const dir = await Deno.makeTempDir({ prefix: "strata_wal_bench_" });
 globalThis.addEventListener("unload", () => {

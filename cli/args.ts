@@ -7,7 +7,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { fromHex, utf8 } from "../lib/bytes.ts";
+import { fromHex, utf8 } from "../lib/util/bytes.ts";
 import type { Command, OptionSpec, ParsedArgs } from "./command.ts";
 import { UsageError } from "./command.ts";
 

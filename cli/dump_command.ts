@@ -4,8 +4,8 @@
  * @module
  */
 
-import { toHex } from "../lib/bytes.ts";
-import { dumpFile, renderDump } from "../lib/dump.ts";
+import { toHex } from "../lib/util/bytes.ts";
+import { dumpFile, renderDump } from "../lib/tools/dump.ts";
 import type { Command } from "./command.ts";
 import { escapeBytes } from "./escape.ts";
 import { toJsonValue } from "./json_bytes.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { toHex } from "../lib/bytes.ts";
+import { toHex } from "../lib/util/bytes.ts";
 import { bytesArg } from "./args.ts";
 import type { Command } from "./command.ts";
 import { escapeBytes } from "./escape.ts";

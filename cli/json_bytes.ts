@@ -8,7 +8,7 @@
  * @module
  */
 
-import { toHex } from "../lib/bytes.ts";
+import { toHex } from "../lib/util/bytes.ts";
 import { decodeUtf8 } from "./escape.ts";
 
 /**

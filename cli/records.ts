@@ -14,7 +14,7 @@
  * @module
  */
 
-import { fromHex, toHex, utf8 } from "../lib/bytes.ts";
+import { fromHex, toHex, utf8 } from "../lib/util/bytes.ts";
 import { decodeUtf8 } from "./escape.ts";
 
 /** A key with its value, as read from a JSON-lines record. */

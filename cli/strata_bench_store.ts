@@ -6,7 +6,7 @@
  */
 
 import { join } from "node:path";
-import { parseFileName } from "../lib/filenames.ts";
+import { parseFileName } from "../lib/util/filenames.ts";
 import { DB, type OpenOptions } from "../mod.ts";
 import type { BenchStore } from "./bench.ts";
 

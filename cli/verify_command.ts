@@ -4,7 +4,7 @@
  * @module
  */
 
-import { verifyDatabase } from "../lib/verify.ts";
+import { verifyDatabase } from "../lib/tools/verify.ts";
 import type { Command } from "./command.ts";
 import { Output } from "./output.ts";
 import { progressAllowed, ProgressBar } from "./progress.ts";

@@ -15,7 +15,7 @@ import { type EngineName, loadEngine, type PeerEngine } from "./engine.ts";
 import { diskUsage, peakRss } from "./disk_usage.ts";
 import { measureFsyncFloor } from "./fsync_floor.ts";
 import { type KeySpace, randomIndices, shuffledIndices } from "./keys.ts";
-import { equalBytes } from "../../lib/bytes.ts";
+import { equalBytes } from "../../lib/util/bytes.ts";
 
 /** What a workload's rate counts. */
 export type RateUnit = "ops/s" | "entries/s" | "seeks/s";

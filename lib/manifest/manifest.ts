@@ -1,0 +1,346 @@
+/**
+ * The manifest: a log of {@link VersionEdit}s from which recovery rebuilds
+ * the set of live files, and `CURRENT`, which names the live manifest.
+ *
+ * ```
+ * MANIFEST-NNNNNN
+ * +-----------------+-----------------+
+ * | MAGIC u32 "SMAN"| VERSION u32 = 1 |    file header, 8 bytes
+ * +-----------------+-----------------+
+ * | u32 crc | u32 len | payload (len bytes) |   one record per edit
+ * +---------+---------+---------------------+
+ * crc   = CRC32C of the len field and the payload
+ * payload = the edit as UTF-8 JSON (keys in hex), small and easy to read:
+ *   {"log":5,"next":9,"seq":1200,
+ *    "add":[{"level":0,"number":7,"size":4410,"entries":40,
+ *            "smallest":"6b31","smallestSeq":3,"largest":"6b39","largestSeq":40}],
+ *    "delete":[[0,4]],"pointers":[[1,"6b35"]]}
+ * ```
+ *
+ * All integers little-endian. Edits are small and rare (one per flush or
+ * compaction), so readability beats compactness here. A record is appended
+ * with one write and made durable before the change it describes is used.
+ * A torn final record (a crash mid-append) is dropped on recovery; a bad
+ * record followed by more data is corruption.
+ *
+ * @module
+ */
+
+import { fromHex, toHex } from "../util/bytes.ts";
+import { crc32c } from "../util/crc32c.ts";
+import { CorruptionError, StrataError } from "../util/errors.ts";
+import type { FileMeta, VersionEdit } from "./version.ts";
+
+/** "SMAN" read as a little-endian u32: tells a manifest from other files. */
+export const MANIFEST_MAGIC = 0x4e414d53;
+/** The manifest format version this code writes and reads. */
+export const MANIFEST_VERSION = 1;
+const HEADER_BYTES = 8;
+const RECORD_HEADER_BYTES = 8;
+
+interface FileJson {
+  level: number;
+  number: number;
+  size: number;
+  entries: number;
+  smallest: string;
+  smallestSeq: number;
+  largest: string;
+  largestSeq: number;
+}
+
+interface EditJson {
+  log?: number;
+  next?: number;
+  seq?: number;
+  add?: FileJson[];
+  delete?: [number, number][];
+  pointers?: [number, string][];
+}
+
+/**
+ * Encodes an edit as a manifest record (header included).
+ *
+ * @param edit The edit.
+ * @returns The record's bytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeEdit, encodeEditRecord } from "./manifest.ts";
+ * const record = encodeEditRecord({ lastSequence: 7 });
+ * assert(decodeEdit(record.subarray(8), "m", 0).lastSequence === 7);
+ * ```
+ */
+export function encodeEditRecord(edit: VersionEdit): Uint8Array {
+  const json: EditJson = {};
+  if (edit.logNumber !== undefined) json.log = edit.logNumber;
+  if (edit.nextFileNumber !== undefined) json.next = edit.nextFileNumber;
+  if (edit.lastSequence !== undefined) json.seq = edit.lastSequence;
+  if (edit.added?.length) {
+    json.add = edit.added.map(([level, f]) => ({
+      level,
+      number: f.number,
+      size: f.size,
+      entries: f.entries,
+      smallest: toHex(f.smallestKey),
+      smallestSeq: f.smallestSeq,
+      largest: toHex(f.largestKey),
+      largestSeq: f.largestSeq,
+    }));
+  }
+  if (edit.deleted?.length) json.delete = edit.deleted;
+  if (edit.compactPointers?.length) {
+    json.pointers = edit.compactPointers.map(([l, k]) => [l, toHex(k)]);
+  }
+  const payload = new TextEncoder().encode(JSON.stringify(json));
+  const record = new Uint8Array(RECORD_HEADER_BYTES + payload.length);
+  const view = new DataView(record.buffer);
+  view.setUint32(4, payload.length, true);
+  record.set(payload, RECORD_HEADER_BYTES);
+  view.setUint32(0, crc32c(record.subarray(4)), true);
+  return record;
+}
+
+/**
+ * Decodes a record's JSON payload into an edit, checking every field.
+ *
+ * @param payload The payload bytes.
+ * @param file Manifest path, for errors.
+ * @param offset Record offset, for errors.
+ * @returns The edit.
+ * @throws {CorruptionError} When the payload is not a well-formed edit.
+ */
+export function decodeEdit(
+  payload: Uint8Array,
+  file: string,
+  offset: number,
+): VersionEdit {
+  const bad = (why: string) => new CorruptionError(file, offset, why);
+  let json: EditJson;
+  try {
+    json = JSON.parse(
+      new TextDecoder("utf-8", { fatal: true }).decode(payload),
+    );
+  } catch {
+    throw bad("manifest record is not valid JSON");
+  }
+  if (json === null || typeof json !== "object") {
+    throw bad("edit is not an object");
+  }
+  const int = (v: unknown, what: string): number => {
+    if (!Number.isSafeInteger(v) || (v as number) < 0) {
+      throw bad(`edit field "${what}" is not a valid number`);
+    }
+    return v as number;
+  };
+  const key = (v: unknown, what: string): Uint8Array => {
+    const bytes = typeof v === "string" ? fromHex(v) : undefined;
+    if (!bytes) throw bad(`edit field "${what}" is not hex`);
+    return bytes;
+  };
+  const edit: VersionEdit = {};
+  if (json.log !== undefined) edit.logNumber = int(json.log, "log");
+  if (json.next !== undefined) edit.nextFileNumber = int(json.next, "next");
+  if (json.seq !== undefined) edit.lastSequence = int(json.seq, "seq");
+  if (json.add !== undefined) {
+    if (!Array.isArray(json.add)) throw bad(`edit field "add" is not a list`);
+    edit.added = json.add.map((f) => {
+      const meta: FileMeta = {
+        number: int(f?.number, "number"),
+        size: int(f?.size, "size"),
+        entries: int(f?.entries, "entries"),
+        smallestKey: key(f?.smallest, "smallest"),
+        smallestSeq: int(f?.smallestSeq, "smallestSeq"),
+        largestKey: key(f?.largest, "largest"),
+        largestSeq: int(f?.largestSeq, "largestSeq"),
+      };
+      return [int(f?.level, "level"), meta];
+    });
+  }
+  if (json.delete !== undefined) {
+    if (!Array.isArray(json.delete)) {
+      throw bad(`edit field "delete" is not a list`);
+    }
+    edit.deleted = json.delete.map((
+      d,
+    ) => [int(d?.[0], "level"), int(d?.[1], "number")]);
+  }
+  if (json.pointers !== undefined) {
+    if (!Array.isArray(json.pointers)) {
+      throw bad(`edit field "pointers" is not a list`);
+    }
+    edit.compactPointers = json.pointers.map((
+      p,
+    ) => [int(p?.[0], "level"), key(p?.[1], "pointer")]);
+  }
+  return edit;
+}
+
+/** What {@link readManifest} found. */
+export interface ManifestContents {
+  /** The edits, in order. */
+  edits: VersionEdit[];
+  /** Byte offset of each edit's record, parallel to `edits`. */
+  offsets: number[];
+  /** Bytes of whole, valid records (header included). */
+  validBytes: number;
+  /** Bytes of a torn final record that were ignored. */
+  droppedBytes: number;
+}
+
+/**
+ * Reads every edit of a manifest.
+ *
+ * @param path Manifest path.
+ * @returns The edits and how much of the file they cover.
+ * @throws {CorruptionError} On a bad header, or a bad record that is not
+ * the torn tail of the file.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ManifestWriter, readManifest } from "./manifest.ts";
+ * const dir = await Deno.makeTempDir();
+ * const writer = await ManifestWriter.create(`${dir}/MANIFEST-000001`);
+ * await writer.append({ nextFileNumber: 2 });
+ * writer.close();
+ * assert(readManifest(`${dir}/MANIFEST-000001`).edits[0]?.nextFileNumber === 2);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export function readManifest(path: string): ManifestContents {
+  const data = Deno.readFileSync(path);
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  if (
+    data.length < HEADER_BYTES || view.getUint32(0, true) !== MANIFEST_MAGIC
+  ) {
+    throw new CorruptionError(path, 0, "not a Strata manifest (bad magic)");
+  }
+  const version = view.getUint32(4, true);
+  if (version !== MANIFEST_VERSION) {
+    throw new CorruptionError(path, 4, `unknown manifest version ${version}`);
+  }
+  const edits: VersionEdit[] = [];
+  const offsets: number[] = [];
+  let pos = HEADER_BYTES;
+  while (pos < data.length) {
+    const remaining = data.length - pos;
+    const len = remaining >= RECORD_HEADER_BYTES
+      ? view.getUint32(pos + 4, true)
+      : 0;
+    const end = pos + RECORD_HEADER_BYTES + len;
+    if (remaining < RECORD_HEADER_BYTES || end > data.length) break; // torn tail
+    const crc = crc32c(data.subarray(pos + 4, end));
+    if (crc !== view.getUint32(pos, true)) {
+      if (end === data.length) break; // a torn final write
+      throw new CorruptionError(path, pos, "manifest record checksum mismatch");
+    }
+    edits.push(
+      decodeEdit(data.subarray(pos + RECORD_HEADER_BYTES, end), path, pos),
+    );
+    offsets.push(pos);
+    pos = end;
+  }
+  return { edits, offsets, validBytes: pos, droppedBytes: data.length - pos };
+}
+
+/**
+ * Appends edits to a manifest, each made durable before `append` resolves.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ManifestWriter } from "./manifest.ts";
+ * const dir = await Deno.makeTempDir();
+ * const writer = await ManifestWriter.create(`${dir}/MANIFEST-000001`);
+ * await writer.append({ lastSequence: 1 });
+ * assert(writer.size > 8);
+ * writer.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export class ManifestWriter {
+  readonly path: string;
+  #file: Deno.FsFile | undefined;
+  #size: number;
+  #failed = false;
+
+  private constructor(path: string, file: Deno.FsFile, size: number) {
+    this.path = path;
+    this.#file = file;
+    this.#size = size;
+  }
+
+  /**
+   * Creates a new manifest file holding just the header.
+   *
+   * @param path Where to create it (must not exist).
+   * @returns The writer.
+   */
+  static async create(path: string): Promise<ManifestWriter> {
+    const file = await Deno.open(path, { write: true, createNew: true });
+    const header = new Uint8Array(HEADER_BYTES);
+    const view = new DataView(header.buffer);
+    view.setUint32(0, MANIFEST_MAGIC, true);
+    view.setUint32(4, MANIFEST_VERSION, true);
+    writeAll(file, header);
+    return new ManifestWriter(path, file, HEADER_BYTES);
+  }
+
+  /**
+   * Reopens an existing manifest to append after its valid records, cutting
+   * off a torn tail so that new records follow whole ones.
+   *
+   * @param path Manifest path.
+   * @param validBytes Bytes of whole records, from {@link readManifest}.
+   * @returns The writer.
+   */
+  static async reopen(
+    path: string,
+    validBytes: number,
+  ): Promise<ManifestWriter> {
+    const file = await Deno.open(path, { write: true });
+    await file.truncate(validBytes);
+    await file.seek(validBytes, Deno.SeekMode.Start);
+    return new ManifestWriter(path, file, validBytes);
+  }
+
+  /** Bytes in the file. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /**
+   * Appends an edit and waits until it is durable.
+   *
+   * @param edit The edit.
+   */
+  async append(edit: VersionEdit): Promise<void> {
+    const file = this.#file;
+    if (!file || this.#failed) {
+      throw new StrataError("IO", `Manifest "${this.path}" is not writable`);
+    }
+    const record = encodeEditRecord(edit);
+    try {
+      writeAll(file, record);
+      await file.syncData();
+    } catch (err) {
+      // The record may be half written: a later append would follow garbage.
+      this.#failed = true;
+      throw err;
+    }
+    this.#size += record.length;
+  }
+
+  /** Closes the file; safe to call twice. */
+  close(): void {
+    this.#file?.close();
+    this.#file = undefined;
+  }
+}
+
+function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+}

@@ -1,0 +1,352 @@
+/**
+ * The version set: the current {@link Version}, the counters that survive a
+ * restart (next file number, last sequence, live WAL number, compaction
+ * pointers), and the manifest that makes every change to them durable.
+ *
+ * Changes go through {@link VersionSet.logAndApply}, one at a time: the edit
+ * is appended to the manifest and synced before the new version becomes
+ * current, so a crash leaves either the old or the new version on disk.
+ *
+ * @module
+ */
+
+import { basename, join } from "node:path";
+import { CorruptionError, StrataError } from "../util/errors.ts";
+import { failpoint } from "../util/failpoints.ts";
+import { manifestFileName } from "../util/filenames.ts";
+import { ManifestWriter, readManifest } from "./manifest.ts";
+import {
+  type FileMeta,
+  NUM_LEVELS,
+  Version,
+  type VersionEdit,
+} from "./version.ts";
+
+/** A manifest larger than this is rewritten as one snapshot edit. */
+export const MANIFEST_REWRITE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The live version and the durable counters of one database.
+ *
+ * @example Create, change and recover
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { VersionSet } from "./version_set.ts";
+ * const dir = await Deno.makeTempDir();
+ * const vs = await VersionSet.create(dir);
+ * await vs.logAndApply({ lastSequence: 10 });
+ * vs.close();
+ * const again = await VersionSet.recover(dir, { readOnly: true });
+ * assert(again.lastSequence === 10);
+ * again.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export class VersionSet {
+  /**
+   * A manifest larger than this is rewritten as one snapshot edit. Tests
+   * lower it to exercise the rewrite.
+   */
+  static manifestRewriteBytes: number = MANIFEST_REWRITE_BYTES;
+
+  /** Database directory. */
+  readonly dir: string;
+  /** The version new readers start from. */
+  current: Version = Version.empty();
+  /** The next file number to hand out. */
+  nextFileNumber = 2;
+  /** The last sequence number recorded in the manifest. */
+  lastSequence = 0;
+  /** WALs numbered below this are contained in tables. */
+  logNumber = 0;
+  /** Per level, where the next size-triggered compaction starts. */
+  readonly compactPointers: (Uint8Array | undefined)[] = new Array(NUM_LEVELS);
+  /** Number of the live manifest. */
+  manifestNumber = 0;
+
+  #manifest: ManifestWriter | undefined;
+  #queue: Promise<void> = Promise.resolve();
+  readonly #pinned = new Set<Version>();
+
+  private constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /**
+   * Starts a new database: writes `MANIFEST-000001` and `CURRENT`.
+   *
+   * @param dir An existing directory with no database in it.
+   * @returns The version set.
+   */
+  static async create(dir: string): Promise<VersionSet> {
+    const vs = new VersionSet(dir);
+    await vs.#writeNewManifest(1, vs.current, {});
+    vs.nextFileNumber = 2;
+    return vs;
+  }
+
+  /**
+   * Rebuilds the state from the manifest that `CURRENT` names.
+   *
+   * @param dir Database directory.
+   * @param options `readOnly` opens no manifest for writing.
+   * @returns The version set.
+   * @throws {CorruptionError} When `CURRENT` or the manifest is damaged.
+   */
+  static async recover(
+    dir: string,
+    options: { readOnly: boolean },
+  ): Promise<VersionSet> {
+    const vs = new VersionSet(dir);
+    const currentPath = join(dir, "CURRENT");
+    const name = (await Deno.readTextFile(currentPath)).trim();
+    const m = /^MANIFEST-(\d+)$/.exec(name);
+    if (!m) {
+      throw new CorruptionError(currentPath, 0, `names no manifest: "${name}"`);
+    }
+    vs.manifestNumber = Number(m[1]);
+    const path = join(dir, name);
+    try {
+      await Deno.stat(path);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      throw new CorruptionError(
+        currentPath,
+        0,
+        `names "${name}", which does not exist`,
+      );
+    }
+    const contents = readManifest(path);
+    let version = Version.empty();
+    for (const [i, edit] of contents.edits.entries()) {
+      try {
+        version = version.apply(edit, path);
+      } catch (err) {
+        if (err instanceof CorruptionError) {
+          throw new CorruptionError(path, contents.offsets[i]!, err.message);
+        }
+        throw err;
+      }
+      vs.#absorbCounters(edit);
+    }
+    vs.current = version;
+    vs.nextFileNumber = Math.max(vs.nextFileNumber, vs.manifestNumber + 1);
+    if (!options.readOnly) {
+      vs.#manifest = await ManifestWriter.reopen(path, contents.validBytes);
+    }
+    return vs;
+  }
+
+  /**
+   * Hands out a new file number.
+   *
+   * @returns A number no file of this database has used.
+   */
+  newFileNumber(): number {
+    return this.nextFileNumber++;
+  }
+
+  /**
+   * Appends `edit` to the manifest, waits until it is durable, then makes
+   * the resulting version current. Edits are applied one at a time in call
+   * order, each to the version current when its turn comes.
+   *
+   * @param edit The change.
+   */
+  logAndApply(edit: VersionEdit): Promise<void> {
+    const run = this.#queue.then(() => this.#apply(edit));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #apply(edit: VersionEdit): Promise<void> {
+    const manifest = this.#manifest;
+    if (!manifest) {
+      throw new StrataError(
+        "READ_ONLY",
+        "The manifest is not open for writing",
+      );
+    }
+    edit.nextFileNumber = this.nextFileNumber;
+    if (edit.lastSequence === undefined) edit.lastSequence = this.lastSequence;
+    const next = this.current.apply(edit, manifest.path);
+    // Nothing of the edit is published (version, log number) until it is
+    // durable: a reader of logNumber may delete the WALs it covers.
+    if (manifest.size > VersionSet.manifestRewriteBytes) {
+      await this.#writeNewManifest(this.newFileNumber(), next, edit);
+    } else {
+      await manifest.append(edit);
+    }
+    this.#absorbCounters(edit);
+    this.current = next;
+  }
+
+  #absorbCounters(edit: VersionEdit): void {
+    if (edit.logNumber !== undefined) this.logNumber = edit.logNumber;
+    if (edit.nextFileNumber !== undefined) {
+      this.nextFileNumber = Math.max(this.nextFileNumber, edit.nextFileNumber);
+    }
+    if (edit.lastSequence !== undefined) {
+      this.lastSequence = Math.max(this.lastSequence, edit.lastSequence);
+    }
+    for (const [level, key] of edit.compactPointers ?? []) {
+      this.compactPointers[level] = key;
+    }
+  }
+
+  /** The whole state as one edit: the first record of a new manifest. */
+  #snapshotEdit(version: Version, pending: VersionEdit): VersionEdit {
+    const added: [number, FileMeta][] = [];
+    for (let level = 0; level < NUM_LEVELS; level++) {
+      for (const f of version.files(level)) added.push([level, f]);
+    }
+    const pointers = this.compactPointers.slice();
+    for (const [level, key] of pending.compactPointers ?? []) {
+      pointers[level] = key;
+    }
+    const compactPointers: [number, Uint8Array][] = [];
+    pointers.forEach((k, level) => k && compactPointers.push([level, k]));
+    return {
+      logNumber: pending.logNumber ?? this.logNumber,
+      nextFileNumber: this.nextFileNumber,
+      lastSequence: Math.max(this.lastSequence, pending.lastSequence ?? 0),
+      added,
+      compactPointers,
+    };
+  }
+
+  /**
+   * Writes a manifest holding `version` and the counters as `pending` will
+   * leave them, then points `CURRENT` at it: temp file, sync, rename, sync
+   * the directory.
+   */
+  async #writeNewManifest(
+    number: number,
+    version: Version,
+    pending: VersionEdit,
+  ): Promise<void> {
+    const path = manifestFileName(this.dir, number);
+    const writer = await ManifestWriter.create(path);
+    try {
+      if (number >= this.nextFileNumber) this.nextFileNumber = number + 1;
+      await writer.append(this.#snapshotEdit(version, pending));
+      failpoint("manifest:new-written");
+      await setCurrent(this.dir, number, basename(path));
+    } catch (err) {
+      writer.close();
+      await Deno.remove(path).catch(() => {});
+      throw err;
+    }
+    const old = this.#manifest;
+    this.#manifest = writer;
+    this.manifestNumber = number;
+    if (old) {
+      old.close();
+      await Deno.remove(old.path).catch(() => {});
+    }
+  }
+
+  /**
+   * Keeps the files of `version` on disk until {@link VersionSet.unpin}.
+   *
+   * @param version A version a reader is using.
+   */
+  pin(version: Version): void {
+    version.refs++;
+    this.#pinned.add(version);
+  }
+
+  /**
+   * Releases a {@link VersionSet.pin}.
+   *
+   * @param version The pinned version.
+   */
+  unpin(version: Version): void {
+    if (--version.refs <= 0) this.#pinned.delete(version);
+  }
+
+  /**
+   * File numbers that some version still uses: the current one or one a
+   * reader has pinned. Every other table file is obsolete.
+   *
+   * @returns The live table numbers.
+   */
+  liveTableNumbers(): Set<number> {
+    const live = new Set(this.current.allFileNumbers());
+    for (const v of this.#pinned) {
+      for (const n of v.allFileNumbers()) live.add(n);
+    }
+    return live;
+  }
+
+  /** Waits for queued edits, then closes the manifest. */
+  async drain(): Promise<void> {
+    await this.#queue;
+  }
+
+  /** Closes the manifest file. */
+  close(): void {
+    this.#manifest?.close();
+    this.#manifest = undefined;
+  }
+}
+
+/**
+ * Points `CURRENT` at a manifest atomically: write a temp file, sync it,
+ * rename it over `CURRENT`, then sync the directory so the rename is durable.
+ *
+ * @param dir Database directory.
+ * @param tempNumber A fresh file number for the temp file's name.
+ * @param manifestName The manifest's file name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { setCurrent } from "./version_set.ts";
+ * const dir = await Deno.makeTempDir();
+ * await setCurrent(dir, 3, "MANIFEST-000003");
+ * assert((await Deno.readTextFile(`${dir}/CURRENT`)) === "MANIFEST-000003\n");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function setCurrent(
+  dir: string,
+  tempNumber: number,
+  manifestName: string,
+): Promise<void> {
+  const temp = join(dir, `${String(tempNumber).padStart(6, "0")}.tmp`);
+  const file = await Deno.open(temp, {
+    write: true,
+    create: true,
+    truncate: true,
+  });
+  try {
+    await file.write(new TextEncoder().encode(manifestName + "\n"));
+    await file.syncData();
+  } finally {
+    file.close();
+  }
+  failpoint("current:temp-written");
+  await Deno.rename(temp, join(dir, "CURRENT"));
+  await syncDirectory(dir);
+}
+
+/**
+ * Makes the creation, rename or deletion of files in `dir` durable.
+ *
+ * @param dir The directory.
+ *
+ * @example
+ * ```ts
+ * import { syncDirectory } from "./version_set.ts";
+ * await syncDirectory(Deno.cwd());
+ * ```
+ */
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await Deno.open(dir, { read: true });
+  try {
+    await handle.sync();
+  } finally {
+    handle.close();
+  }
+}
