@@ -17,6 +17,8 @@
  */
 
 import { compareBytes } from "../util/bytes.ts";
+import { diskFs } from "../fs/disk_fs.ts";
+import type { Fs } from "../fs/fs.ts";
 import { tableFileName } from "../util/filenames.ts";
 import {
   type InternalIterator,
@@ -282,6 +284,8 @@ export function isTrivialMove(plan: CompactionPlan): boolean {
 export interface MergeOptions {
   /** Database directory. */
   dir: string;
+  /** The filesystem (the real one by default). */
+  fs?: Fs;
   /** Block size of the output tables. */
   blockSize: number;
   /** Bloom bits per key of the output tables. */
@@ -359,6 +363,7 @@ export async function mergeToTables(
   // Sequence of the previous (newer) version of currentKey in this merge.
   let newerSeq = Infinity; // none yet: never "visible to every reader"
   const snapshot = options.smallestSnapshot;
+  const fs = options.fs ?? diskFs;
 
   const finishWriter = async () => {
     if (!writer) return;
@@ -388,7 +393,7 @@ export async function mergeToTables(
           writer?.abandon();
           writer = undefined;
           for (const f of outputs) {
-            await Deno.remove(tableFileName(options.dir, f.number)).catch(
+            await fs.remove(tableFileName(options.dir, f.number)).catch(
               () => {},
             );
           }
@@ -438,6 +443,7 @@ export async function mergeToTables(
               blockSize: options.blockSize,
               bloomBitsPerKey: options.bloomBitsPerKey,
             },
+            fs,
           );
         }
         writer.add(key, seq, type, source.value());

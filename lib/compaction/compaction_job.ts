@@ -9,6 +9,8 @@
  * @module
  */
 
+import { diskFs } from "../fs/disk_fs.ts";
+import type { Fs } from "../fs/fs.ts";
 import { BlockCache } from "../sstable/block_cache.ts";
 import { compareBytes } from "../util/bytes.ts";
 import { type MergeResult, mergeToTables } from "./compaction.ts";
@@ -72,6 +74,7 @@ export type BackgroundJob = CompactionJob | FlushJob;
  *
  * @param job The job.
  * @param shouldAbort Asked between slices; true stops and deletes the output.
+ * @param fs The filesystem (the real one by default).
  * @returns What was written (no outputs for an empty memtable).
  *
  * @example
@@ -92,8 +95,9 @@ export type BackgroundJob = CompactionJob | FlushJob;
 export function runFlushJob(
   job: FlushJob,
   shouldAbort: () => boolean = () => false,
+  fs: Fs = diskFs,
 ): Promise<MergeResult> {
-  return flushMemTable(MemTable.fromImage(job.image), job, shouldAbort);
+  return flushMemTable(MemTable.fromImage(job.image), job, shouldAbort, fs);
 }
 
 /**
@@ -103,6 +107,7 @@ export function runFlushJob(
  * @param mem The memtable.
  * @param settings Where and how to write the table.
  * @param shouldAbort Asked between slices; true stops and deletes the output.
+ * @param fs The filesystem (the real one by default).
  * @returns What was written (no outputs for an empty memtable).
  *
  * @example
@@ -122,11 +127,13 @@ export async function flushMemTable(
   mem: MemTable,
   settings: FlushSettings,
   shouldAbort: () => boolean = () => false,
+  fs: Fs = diskFs,
 ): Promise<MergeResult> {
   const source = mem.iterator();
   try {
     return await mergeToTables(source, {
       dir: settings.dir,
+      fs,
       blockSize: settings.blockSize,
       bloomBitsPerKey: settings.bloomBitsPerKey,
       targetFileSize: Infinity,
@@ -164,8 +171,10 @@ export function outputNumbersNeeded(
  * Runs a job: merges its inputs into new synced tables.
  *
  * @param job The job.
- * @param tables Where to open the inputs (a private cache when omitted).
+ * @param tables Where to open the inputs (a private cache, closed at the
+ * end, when omitted).
  * @param shouldAbort Asked between slices; true stops and deletes outputs.
+ * @param fs The filesystem (the real one by default).
  * @returns What was written.
  *
  * @example An empty job writes nothing
@@ -175,15 +184,25 @@ export function outputNumbersNeeded(
  * const result = await runCompactionJob({
  *   kind: "compaction", dir: ".", inputs: [], overlaps: [], blockSize: 4096, bloomBitsPerKey: 10,
  *   targetFileSize: 1 << 20, smallestSnapshot: 0, deeperLevels: [], outputNumbers: [],
- * });
+ * }, undefined);
  * assert.equal(result.outputs.length, 0);
  * ```
  */
 export async function runCompactionJob(
   job: CompactionJob,
-  tables: TableCache = new TableCache(job.dir, new BlockCache(0)),
+  tables: TableCache | undefined,
   shouldAbort: () => boolean = () => false,
+  fs: Fs = diskFs,
 ): Promise<MergeResult> {
+  if (tables === undefined) {
+    // A private cache (the Worker's): its files are this job's to close.
+    const own = new TableCache(job.dir, new BlockCache(0), fs);
+    try {
+      return await runCompactionJob(job, own, shouldAbort, fs);
+    } finally {
+      own.closeAll();
+    }
+  }
   // One pass over data about to be replaced: keep it out of the cache (the
   // engine's, when this runs on the main thread), as LevelDB does.
   const options = { fillCache: false };
@@ -199,6 +218,7 @@ export async function runCompactionJob(
   try {
     return await mergeToTables(source, {
       dir: job.dir,
+      fs,
       blockSize: job.blockSize,
       bloomBitsPerKey: job.bloomBitsPerKey,
       targetFileSize: job.targetFileSize,

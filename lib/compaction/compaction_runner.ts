@@ -11,6 +11,8 @@
  * @module
  */
 
+import { DiskFs, diskFs } from "../fs/disk_fs.ts";
+import type { Fs } from "../fs/fs.ts";
 import type { MergeResult } from "./compaction.ts";
 import {
   type BackgroundJob,
@@ -157,6 +159,7 @@ const sharedWorker = new SharedWorker();
  */
 export class CompactionRunner {
   readonly #tables: TableCache;
+  readonly #fs: Fs;
   readonly #useWorker: boolean;
   readonly #spareLimit: number;
   /** Jobs on the worker, by id: settled when the worker replies. */
@@ -168,14 +171,19 @@ export class CompactionRunner {
    * @param options `useWorker: false` runs every job on the main thread;
    * `spareImageBytes` is the largest flush image buffer worth keeping for
    * the next flush (a recovered memtable's may be several times larger
-   * than the ones that follow, and would be held for nothing).
+   * than the ones that follow, and would be held for nothing); `fs` is the
+   * filesystem (the real one by default). A Worker sees only the real
+   * filesystem, so jobs on any other (`MemFs`, `StrictFs`) run on the main
+   * thread.
    */
   constructor(
     tables: TableCache,
-    options: { useWorker?: boolean; spareImageBytes?: number } = {},
+    options: { useWorker?: boolean; spareImageBytes?: number; fs?: Fs } = {},
   ) {
     this.#tables = tables;
-    this.#useWorker = options.useWorker !== false;
+    this.#fs = options.fs ?? diskFs;
+    this.#useWorker = options.useWorker !== false &&
+      this.#fs instanceof DiskFs;
     this.#spareLimit = options.spareImageBytes ?? 16 << 20;
   }
 
@@ -191,8 +199,8 @@ export class CompactionRunner {
     if (!this.#useWorker || !sharedWorker.start()) {
       const stopped = () => this.#stopped;
       return job.kind === "flush"
-        ? runFlushJob(job, stopped)
-        : runCompactionJob(job, this.#tables, stopped);
+        ? runFlushJob(job, stopped, this.#fs)
+        : runCompactionJob(job, this.#tables, stopped, this.#fs);
     }
     let id = 0;
     const done = new Promise<MergeResult>((resolve, reject) => {
@@ -228,7 +236,7 @@ export class CompactionRunner {
   flush(mem: MemTable, settings: FlushSettings): Promise<MergeResult> {
     if (!this.#useWorker || !sharedWorker.start()) {
       this.#stopped = false;
-      return flushMemTable(mem, settings, () => this.#stopped);
+      return flushMemTable(mem, settings, () => this.#stopped, this.#fs);
     }
     // A spare much larger than needed (another database's) is let go.
     const spare = sharedWorker.spareImage;

@@ -14,7 +14,10 @@
  * @module
  */
 
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import type { Fs } from "../fs/fs.ts";
+import { MemFs } from "../fs/mem_fs.ts";
+import { inspectDirectory } from "./database_directory.ts";
 import { copyBytes, copyResult } from "../memtable/arena.ts";
 import { BlockCache } from "../sstable/block_cache.ts";
 import { compareBytes, hasPrefix } from "../util/bytes.ts";
@@ -75,7 +78,7 @@ import {
   type Version,
   type VersionEdit,
 } from "../manifest/version.ts";
-import { syncDirectory, VersionSet } from "../manifest/version_set.ts";
+import { VersionSet } from "../manifest/version_set.ts";
 import {
   forEachWalEntry,
   WAL_RECORD_HEADER_SIZE,
@@ -144,6 +147,8 @@ export interface DBStats {
 }
 
 const EMPTY = new Uint8Array(0);
+/** The path that opens a fresh database in memory (a new `MemFs`). */
+export const MEMORY_PATH = ":memory:";
 /** Tables opened by `DB.open` itself (about 1 GB at the default sizes). */
 const EAGER_TABLES = 500;
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -194,6 +199,7 @@ export class DB implements AsyncDisposable {
   readonly recovery: RecoveryReport;
 
   readonly #dir: string;
+  readonly #fs: Fs;
   readonly #options: ResolvedOptions;
   readonly #lock: DirectoryLock;
   readonly #versions: VersionSet;
@@ -256,9 +262,12 @@ export class DB implements AsyncDisposable {
     this.#lock = lock;
     this.#versions = versions;
     this.#blockCache = blockCache;
-    this.#tables = new TableCache(dir, blockCache);
+    this.#fs = options.fs;
+    this.#tables = new TableCache(dir, blockCache, options.fs);
     this.#compactions = new CompactionRunner(this.#tables, {
       spareImageBytes: 2 * options.memtableSize,
+      useWorker: options.backgroundWorker,
+      fs: options.fs,
     });
     this.#memPool = memPool;
     this.#mem = mem;
@@ -288,10 +297,42 @@ export class DB implements AsyncDisposable {
       );
     }
     const opts = resolveOptions(options);
-    const dir = resolve(path);
-    const exists = await fileExists(join(dir, "CURRENT"));
+    let dir: string;
+    if (path === MEMORY_PATH) {
+      if (options?.fs !== undefined) {
+        throw new InvalidArgumentError(
+          `Invalid option "fs": a "${MEMORY_PATH}" database makes its own`,
+        );
+      }
+      opts.fs = new MemFs();
+      dir = "/memory";
+    } else {
+      dir = resolve(path);
+    }
+    try {
+      return await DB.#open(path, dir, opts);
+    } catch (err) {
+      if (err instanceof StrataError) throw err;
+      // A filesystem error nothing above expected: say where it happened.
+      throw new StrataError(
+        "IO_ERROR",
+        `Cannot open database "${path}": ${errorMessage(err)}`,
+        { cause: err },
+      );
+    }
+  }
+
+  static async #open(
+    path: string,
+    dir: string,
+    opts: ResolvedOptions,
+  ): Promise<DB> {
+    const fs = opts.fs;
     // Decide before touching the directory, so a refused open changes nothing.
-    if (!exists && (!opts.createIfMissing || opts.readOnly)) {
+    const before = inspectDirectory(fs, dir);
+    if (
+      before.kind !== "database" && (!opts.createIfMissing || opts.readOnly)
+    ) {
       throw new NotFoundError(
         `Cannot open database "${path}": it does not exist` +
           (opts.readOnly
@@ -299,25 +340,34 @@ export class DB implements AsyncDisposable {
             : " and createIfMissing is false"),
       );
     }
-    if (exists && opts.errorIfExists) {
+    if (before.kind === "database" && opts.errorIfExists) {
       throw new ExistsError(
         `Cannot create database "${path}": it exists already`,
       );
     }
-    await Deno.mkdir(dir, { recursive: true });
-    const lock = DirectoryLock.acquire(dir);
+    if (!fs.stat(dir)?.isDirectory) {
+      await fs.mkdir(dir);
+      // The new directory's name is durable only once its parent is synced.
+      await fs.syncDir(dirname(dir));
+    }
+    const lock = DirectoryLock.acquire(dir, fs);
     let versions: VersionSet | undefined;
     try {
       // Re-check under the lock: another process may have created it.
-      const existsNow = await fileExists(join(dir, "CURRENT"));
-      if (existsNow && opts.errorIfExists) {
+      const state = inspectDirectory(fs, dir);
+      if (state.kind === "database" && opts.errorIfExists) {
         throw new ExistsError(
           `Cannot create database "${path}": it exists already`,
         );
       }
-      versions = existsNow
-        ? await VersionSet.recover(dir, { readOnly: opts.readOnly })
-        : await VersionSet.create(dir);
+      if (state.kind === "unfinished") {
+        // A crash cut a creation short: nothing in it was ever acknowledged.
+        for (const name of state.leftovers) await fs.remove(join(dir, name));
+        await fs.syncDir(dir);
+      }
+      versions = state.kind === "database"
+        ? await VersionSet.recover(dir, { readOnly: opts.readOnly, fs })
+        : await VersionSet.create(dir, fs);
       const blockCache = new BlockCache(opts.blockCacheSize);
       const memPool = new MemTablePool(opts.memtableSize, MEMTABLE_CHUNK_BYTES);
       const { mem, report, lastSequence } = await replayLogs(
@@ -386,8 +436,11 @@ export class DB implements AsyncDisposable {
       this.#mem = new MemTable(this.#memPool);
     }
     this.#walNumber = this.#versions.newFileNumber();
-    this.#wal = await WalWriter.create(logFileName(this.#dir, this.#walNumber));
-    await syncDirectory(this.#dir);
+    this.#wal = await WalWriter.create(
+      logFileName(this.#dir, this.#walNumber),
+      this.#fs,
+    );
+    await this.#fs.syncDir(this.#dir);
     edit.logNumber = this.#walNumber;
     edit.lastSequence = this.#lastSequence;
     await this.#versions.logAndApply(edit);
@@ -645,7 +698,10 @@ export class DB implements AsyncDisposable {
    */
   async #rotateMemtable(force = false): Promise<void> {
     const number = this.#versions.newFileNumber();
-    const wal = await WalWriter.create(logFileName(this.#dir, number));
+    const wal = await WalWriter.create(
+      logFileName(this.#dir, number),
+      this.#fs,
+    );
     // Another writer may have rotated while we awaited.
     const rotatedMeanwhile = force
       ? this.#mem.count === 0
@@ -654,7 +710,7 @@ export class DB implements AsyncDisposable {
       this.#closing || this.#imms.length >= MAX_IMMUTABLE || rotatedMeanwhile
     ) {
       await wal.close();
-      await Deno.remove(logFileName(this.#dir, number)).catch(() => {});
+      await this.#fs.remove(logFileName(this.#dir, number)).catch(() => {});
       return;
     }
     this.#walSyncsBefore += this.#wal!.syncCount;
@@ -667,7 +723,7 @@ export class DB implements AsyncDisposable {
     this.#wal = wal;
     this.#walNumber = number;
     // Durable writes to the new WAL also wait for its directory entry.
-    const dirSynced = syncDirectory(this.#dir);
+    const dirSynced = this.#fs.syncDir(this.#dir);
     this.#walDirSynced = dirSynced;
     dirSynced.then(() => {
       if (this.#walDirSynced === dirSynced) this.#walDirSynced = RESOLVED;
@@ -694,7 +750,7 @@ export class DB implements AsyncDisposable {
       const { mem, wal } = this.#imms[0]!;
       const meta = await this.#writeLevel0(mem);
       await wal.close(); // waits for sync writers still queued on it
-      await syncDirectory(this.#dir); // the new WALs' and the table's entries
+      await this.#fs.syncDir(this.#dir); // the new WALs' and the table's entries
       failpoint("flush:table-synced");
       const edit: VersionEdit = {
         // The oldest WAL still needed: the next immutable's, or the live one.
@@ -1085,7 +1141,7 @@ export class DB implements AsyncDisposable {
         outputNumbers: reserved,
       });
       if (result.aborted) return;
-      await syncDirectory(this.#dir);
+      await this.#fs.syncDir(this.#dir);
       failpoint("compaction:outputs-synced");
       edit.added = result.outputs.map((f): [number, FileMeta] => [outLevel, f]);
       await this.#versions.logAndApply(edit);
@@ -1130,8 +1186,7 @@ export class DB implements AsyncDisposable {
     // has stopped.
     if (this.#options.readOnly || this.#closed) return;
     if (this.#closing && !final) return;
-    const names: string[] = [];
-    for await (const entry of Deno.readDir(this.#dir)) names.push(entry.name);
+    const names = await this.#fs.list(this.#dir);
     // Decide in one synchronous step after listing: the live set must not
     // go stale while outputs in flight move from pending to live.
     const live = this.#versions.liveTableNumbers();
@@ -1156,10 +1211,10 @@ export class DB implements AsyncDisposable {
     for (const name of doomed) {
       const parsed = parseFileName(name)!;
       if (parsed.kind === "table") this.#tables.evict(parsed.number);
-      await Deno.remove(join(this.#dir, name)).catch(() => {});
+      await this.#fs.remove(join(this.#dir, name)).catch(() => {});
       failpoint("obsolete:deleted-one");
     }
-    if (doomed.length > 0) await syncDirectory(this.#dir);
+    if (doomed.length > 0) await this.#fs.syncDir(this.#dir);
   }
 
   // ----------------------------------------------------------------- stats
@@ -1185,13 +1240,9 @@ export class DB implements AsyncDisposable {
       });
     }
     let diskBytes = 0;
-    for (const entry of Deno.readDirSync(this.#dir)) {
-      if (!entry.isFile) continue;
-      try {
-        diskBytes += Deno.statSync(join(this.#dir, entry.name)).size;
-      } catch {
-        // deleted meanwhile by a compaction
-      }
+    for (const name of this.#fs.listSync(this.#dir)) {
+      const info = this.#fs.stat(join(this.#dir, name));
+      if (info?.isFile) diskBytes += info.size;
     }
     const written = this.#walBytesWritten + this.#flushBytesWritten +
       this.#compactionBytesWritten;
@@ -1294,14 +1345,4 @@ export class DB implements AsyncDisposable {
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-async function fileExists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
 }

@@ -19,29 +19,12 @@
  */
 
 import { join } from "node:path";
+import { diskFs } from "../fs/disk_fs.ts";
+import { type FileLock, type Fs, isNotFound } from "../fs/fs.ts";
 import { LockedError, NotFoundError, StrataError } from "../util/errors.ts";
 
 /** Name of the lock file inside a database directory. */
 export const LOCK_FILE_NAME = "LOCK";
-
-function readHolder(file: Deno.FsFile): number | undefined {
-  try {
-    file.seekSync(0, Deno.SeekMode.Start);
-    const buf = new Uint8Array(32);
-    let n = 0;
-    while (n < buf.length) {
-      const got = file.readSync(buf.subarray(n));
-      if (got === null || got === 0) break;
-      n += got;
-    }
-    const text = new TextDecoder().decode(buf.subarray(0, n)).trim();
-    if (!/^\d{1,10}$/.test(text)) return undefined;
-    return Number(text);
-  } catch {
-    // Who holds it is only a courtesy for the message.
-    return undefined;
-  }
-}
 
 /**
  * An exclusive lock on a database directory, held until
@@ -62,11 +45,11 @@ function readHolder(file: Deno.FsFile): number | undefined {
  */
 export class DirectoryLock {
   readonly #dir: string;
-  #file: Deno.FsFile | null;
+  #lock: FileLock | null;
 
-  private constructor(dir: string, file: Deno.FsFile) {
+  private constructor(dir: string, lock: FileLock) {
     this.#dir = dir;
-    this.#file = file;
+    this.#lock = lock;
   }
 
   /**
@@ -74,6 +57,7 @@ export class DirectoryLock {
    * pid in the lock file. Never blocks.
    *
    * @param dir The database directory; it must exist.
+   * @param fs The filesystem (the real one by default).
    * @returns The held lock.
    * @throws {LockedError} When another handle, in this or another process,
    * holds the lock; the message names the holder's pid when known.
@@ -94,14 +78,13 @@ export class DirectoryLock {
    * await Deno.remove(dir, { recursive: true });
    * ```
    */
-  static acquire(dir: string): DirectoryLock {
+  static acquire(dir: string, fs: Fs = diskFs): DirectoryLock {
     const path = join(dir, LOCK_FILE_NAME);
-    let file: Deno.FsFile;
+    let result;
     try {
-      // No truncate: the holder's pid must survive a refused open.
-      file = Deno.openSync(path, { read: true, write: true, create: true });
+      result = fs.lock(path, `${Deno.pid}\n`);
     } catch (err) {
-      if (err instanceof Deno.errors.NotFound) {
+      if (isNotFound(err)) {
         throw new NotFoundError(
           `Cannot lock database "${dir}": the directory does not exist`,
         );
@@ -114,34 +97,17 @@ export class DirectoryLock {
         { cause: err },
       );
     }
-    try {
-      if (!file.tryLockSync(true)) {
-        const pid = readHolder(file);
-        const who = pid === undefined
-          ? "another process"
-          : pid === Deno.pid
-          ? `process ${pid} (this process)`
-          : `process ${pid}`;
-        throw new LockedError(
-          `Cannot open database "${dir}": it is locked by ${who}`,
-        );
-      }
-      file.truncateSync(0);
-      const pid = new TextEncoder().encode(`${Deno.pid}\n`);
-      let off = 0;
-      while (off < pid.length) off += file.writeSync(pid.subarray(off));
-    } catch (err) {
-      file.close();
-      if (err instanceof StrataError) throw err;
-      throw new StrataError(
-        "IO_ERROR",
-        `Cannot lock database "${dir}": ${
-          err instanceof Error ? err.message : String(err)
-        }`,
-        { cause: err },
-      );
-    }
-    return new DirectoryLock(dir, file);
+    if ("release" in result) return new DirectoryLock(dir, result);
+    const text = result.holder?.trim() ?? "";
+    const pid = /^\d{1,10}$/.test(text) ? Number(text) : undefined;
+    const who = pid === undefined
+      ? "another process"
+      : pid === Deno.pid
+      ? `process ${pid} (this process)`
+      : `process ${pid}`;
+    throw new LockedError(
+      `Cannot open database "${dir}": it is locked by ${who}`,
+    );
   }
 
   /** The directory this lock holds, as passed to {@link DirectoryLock.acquire}. */
@@ -151,7 +117,7 @@ export class DirectoryLock {
 
   /** True until {@link DirectoryLock.release}. */
   get held(): boolean {
-    return this.#file !== null;
+    return this.#lock !== null;
   }
 
   /**
@@ -171,11 +137,10 @@ export class DirectoryLock {
    * ```
    */
   release(): void {
-    const file = this.#file;
-    if (file === null) return;
-    this.#file = null;
-    // Closing the last descriptor drops the flock; no separate unlock.
-    file.close();
+    const lock = this.#lock;
+    if (lock === null) return;
+    this.#lock = null;
+    lock.release();
   }
 
   /** Same as {@link DirectoryLock.release}, for `using`. */

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { diskFs } from "../fs/disk_fs.ts";
+import type { Fs } from "../fs/fs.ts";
 import { InvalidArgumentError } from "../util/errors.ts";
 
 /**
@@ -35,6 +37,20 @@ export interface OpenOptions {
   l0CompactionTrigger?: number;
   /** Growth factor from one level's target size to the next [10]. */
   levelSizeMultiplier?: number;
+  /**
+   * Run flushes and compactions on the process's background Worker, on
+   * another core [true]; false runs them on the main thread, in slices of
+   * a few milliseconds. A database on a filesystem other than the real one
+   * (`MemFs`, `StrictFs`) always runs them on the main thread: a Worker
+   * cannot see that memory.
+   */
+  backgroundWorker?: boolean;
+  /**
+   * The filesystem the database lives on [the real one]. `MemFs` keeps it
+   * in memory (`DB.open(":memory:")` makes a fresh one itself); `StrictFs`
+   * remembers what was synced and can simulate power loss, for tests.
+   */
+  fs?: Fs;
 }
 
 /** {@link OpenOptions} with every field present. */
@@ -54,6 +70,8 @@ export const DEFAULT_OPTIONS: Readonly<ResolvedOptions> = Object.freeze({
   blockCacheSize: 32 * MiB,
   l0CompactionTrigger: 4,
   levelSizeMultiplier: 10,
+  backgroundWorker: true,
+  fs: diskFs,
 });
 
 // Inclusive ranges. The bounds keep a database usable (a 1 KiB memtable is
@@ -98,6 +116,10 @@ export function resolveOptions(options: unknown): ResolvedOptions {
       throw new InvalidArgumentError(`Unknown option "${name}"`);
     }
     if (value === undefined) continue;
+    if (name === "fs") {
+      out.fs = checkFs(value);
+      continue;
+    }
     const expected = typeof DEFAULT_OPTIONS[name as keyof ResolvedOptions];
     if (expected === "boolean") {
       if (typeof value !== "boolean") {
@@ -121,6 +143,38 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     out[name] = value;
   }
   return out as ResolvedOptions;
+}
+
+const FS_METHODS = [
+  "create",
+  "createSync",
+  "openAppend",
+  "openReadable",
+  "readFile",
+  "rename",
+  "remove",
+  "removeSync",
+  "list",
+  "listSync",
+  "stat",
+  "mkdir",
+  "syncDir",
+  "lock",
+  "lockShared",
+] as const;
+
+function checkFs(value: unknown): Fs {
+  const missing = FS_METHODS.find((m) =>
+    typeof (value as Record<string, unknown> | null)?.[m] !== "function"
+  );
+  if (missing !== undefined) {
+    throw new InvalidArgumentError(
+      `Invalid option "fs": ${
+        describe(value)
+      } is not a filesystem (it has no ${missing} method)`,
+    );
+  }
+  return value as Fs;
 }
 
 /**

@@ -59,9 +59,10 @@ export async function replayLogs(
   versions: VersionSet,
   pool?: MemTablePool,
 ): Promise<{ mem: MemTable; report: RecoveryReport; lastSequence: number }> {
+  const fs = versions.fs;
   const logs: number[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    const parsed = parseFileName(entry.name);
+  for (const name of await fs.list(dir)) {
+    const parsed = parseFileName(name);
     if (parsed?.kind === "log" && parsed.number >= versions.logNumber) {
       logs.push(parsed.number);
     }
@@ -85,7 +86,7 @@ export async function replayLogs(
   for (const number of logs) {
     const path = logFileName(dir, number);
     if (stopped) {
-      const size = (await Deno.stat(path)).size;
+      const size = fs.stat(path)?.size ?? 0;
       report.droppedBytes += size;
       report.dropReasons.push(`"${path}": follows a damaged log`);
       continue;
@@ -97,7 +98,7 @@ export async function replayLogs(
         mem.add(first + i, op.type, op.key, op.value);
       }
       lastSequence = Math.max(lastSequence, first + ops.length - 1);
-    });
+    }, fs);
     report.batches += result.batches;
     report.entries += result.entries;
     if (result.droppedBytes > 0) {

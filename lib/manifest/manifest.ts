@@ -27,6 +27,8 @@
  */
 
 import { fromHex, toHex } from "../util/bytes.ts";
+import { diskFs } from "../fs/disk_fs.ts";
+import { type Fs, type WritableFile, writeAll } from "../fs/fs.ts";
 import { crc32c } from "../util/crc32c.ts";
 import { CorruptionError, StrataError } from "../util/errors.ts";
 import type { FileMeta, VersionEdit } from "./version.ts";
@@ -193,6 +195,7 @@ export interface ManifestContents {
  * Reads every edit of a manifest.
  *
  * @param path Manifest path.
+ * @param fs The filesystem (the real one by default).
  * @returns The edits and how much of the file they cover.
  * @throws {CorruptionError} On a bad header, or a bad record that is not
  * the torn tail of the file.
@@ -209,8 +212,11 @@ export interface ManifestContents {
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export function readManifest(path: string): ManifestContents {
-  const data = Deno.readFileSync(path);
+export function readManifest(
+  path: string,
+  fs: Fs = diskFs,
+): ManifestContents {
+  const data = fs.readFile(path);
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   if (
     data.length < HEADER_BYTES || view.getUint32(0, true) !== MANIFEST_MAGIC
@@ -262,11 +268,11 @@ export function readManifest(path: string): ManifestContents {
  */
 export class ManifestWriter {
   readonly path: string;
-  #file: Deno.FsFile | undefined;
+  #file: WritableFile | undefined;
   #size: number;
   #failed = false;
 
-  private constructor(path: string, file: Deno.FsFile, size: number) {
+  private constructor(path: string, file: WritableFile, size: number) {
     this.path = path;
     this.#file = file;
     this.#size = size;
@@ -276,10 +282,14 @@ export class ManifestWriter {
    * Creates a new manifest file holding just the header.
    *
    * @param path Where to create it (must not exist).
+   * @param fs The filesystem (the real one by default).
    * @returns The writer.
    */
-  static async create(path: string): Promise<ManifestWriter> {
-    const file = await Deno.open(path, { write: true, createNew: true });
+  static async create(
+    path: string,
+    fs: Fs = diskFs,
+  ): Promise<ManifestWriter> {
+    const file = await fs.create(path);
     const header = new Uint8Array(HEADER_BYTES);
     const view = new DataView(header.buffer);
     view.setUint32(0, MANIFEST_MAGIC, true);
@@ -294,15 +304,15 @@ export class ManifestWriter {
    *
    * @param path Manifest path.
    * @param validBytes Bytes of whole records, from {@link readManifest}.
+   * @param fs The filesystem (the real one by default).
    * @returns The writer.
    */
   static async reopen(
     path: string,
     validBytes: number,
+    fs: Fs = diskFs,
   ): Promise<ManifestWriter> {
-    const file = await Deno.open(path, { write: true });
-    await file.truncate(validBytes);
-    await file.seek(validBytes, Deno.SeekMode.Start);
+    const file = await fs.openAppend(path, validBytes);
     return new ManifestWriter(path, file, validBytes);
   }
 
@@ -338,9 +348,4 @@ export class ManifestWriter {
     this.#file?.close();
     this.#file = undefined;
   }
-}
-
-function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
-  let off = 0;
-  while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
 }

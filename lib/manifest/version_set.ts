@@ -11,6 +11,8 @@
  */
 
 import { basename, join } from "node:path";
+import { diskFs } from "../fs/disk_fs.ts";
+import { type Fs, isNotFound, writeAll } from "../fs/fs.ts";
 import { CorruptionError, StrataError } from "../util/errors.ts";
 import { failpoint } from "../util/failpoints.ts";
 import { manifestFileName } from "../util/filenames.ts";
@@ -51,6 +53,8 @@ export class VersionSet {
 
   /** Database directory. */
   readonly dir: string;
+  /** The filesystem it lives on. */
+  readonly fs: Fs;
   /** The version new readers start from. */
   current: Version = Version.empty();
   /** The next file number to hand out. */
@@ -68,18 +72,20 @@ export class VersionSet {
   #queue: Promise<void> = Promise.resolve();
   readonly #pinned = new Set<Version>();
 
-  private constructor(dir: string) {
+  private constructor(dir: string, fs: Fs) {
     this.dir = dir;
+    this.fs = fs;
   }
 
   /**
    * Starts a new database: writes `MANIFEST-000001` and `CURRENT`.
    *
    * @param dir An existing directory with no database in it.
+   * @param fs The filesystem (the real one by default).
    * @returns The version set.
    */
-  static async create(dir: string): Promise<VersionSet> {
-    const vs = new VersionSet(dir);
+  static async create(dir: string, fs: Fs = diskFs): Promise<VersionSet> {
+    const vs = new VersionSet(dir, fs);
     await vs.#writeNewManifest(1, vs.current, {});
     vs.nextFileNumber = 2;
     return vs;
@@ -89,34 +95,33 @@ export class VersionSet {
    * Rebuilds the state from the manifest that `CURRENT` names.
    *
    * @param dir Database directory.
-   * @param options `readOnly` opens no manifest for writing.
+   * @param options `readOnly` opens no manifest for writing; `fs` is the
+   * filesystem (the real one by default).
    * @returns The version set.
    * @throws {CorruptionError} When `CURRENT` or the manifest is damaged.
    */
   static async recover(
     dir: string,
-    options: { readOnly: boolean },
+    options: { readOnly: boolean; fs?: Fs },
   ): Promise<VersionSet> {
-    const vs = new VersionSet(dir);
+    const fs = options.fs ?? diskFs;
+    const vs = new VersionSet(dir, fs);
     const currentPath = join(dir, "CURRENT");
-    const name = (await Deno.readTextFile(currentPath)).trim();
+    const name = new TextDecoder().decode(fs.readFile(currentPath)).trim();
     const m = /^MANIFEST-(\d+)$/.exec(name);
     if (!m) {
       throw new CorruptionError(currentPath, 0, `names no manifest: "${name}"`);
     }
     vs.manifestNumber = Number(m[1]);
     const path = join(dir, name);
-    try {
-      await Deno.stat(path);
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    if (fs.stat(path) === undefined) {
       throw new CorruptionError(
         currentPath,
         0,
         `names "${name}", which does not exist`,
       );
     }
-    const contents = readManifest(path);
+    const contents = readManifest(path, fs);
     let version = Version.empty();
     for (const [i, edit] of contents.edits.entries()) {
       try {
@@ -132,7 +137,11 @@ export class VersionSet {
     vs.current = version;
     vs.nextFileNumber = Math.max(vs.nextFileNumber, vs.manifestNumber + 1);
     if (!options.readOnly) {
-      vs.#manifest = await ManifestWriter.reopen(path, contents.validBytes);
+      vs.#manifest = await ManifestWriter.reopen(
+        path,
+        contents.validBytes,
+        fs,
+      );
     }
     return vs;
   }
@@ -226,15 +235,15 @@ export class VersionSet {
     pending: VersionEdit,
   ): Promise<void> {
     const path = manifestFileName(this.dir, number);
-    const writer = await ManifestWriter.create(path);
+    const writer = await ManifestWriter.create(path, this.fs);
     try {
       if (number >= this.nextFileNumber) this.nextFileNumber = number + 1;
       await writer.append(this.#snapshotEdit(version, pending));
       failpoint("manifest:new-written");
-      await setCurrent(this.dir, number, basename(path));
+      await setCurrent(this.dir, number, basename(path), this.fs);
     } catch (err) {
       writer.close();
-      await Deno.remove(path).catch(() => {});
+      await this.fs.remove(path).catch(() => {});
       throw err;
     }
     const old = this.#manifest;
@@ -242,7 +251,7 @@ export class VersionSet {
     this.manifestNumber = number;
     if (old) {
       old.close();
-      await Deno.remove(old.path).catch(() => {});
+      await this.fs.remove(old.path).catch(() => {});
     }
   }
 
@@ -298,6 +307,7 @@ export class VersionSet {
  * @param dir Database directory.
  * @param tempNumber A fresh file number for the temp file's name.
  * @param manifestName The manifest's file name.
+ * @param fs The filesystem (the real one by default).
  *
  * @example
  * ```ts
@@ -313,40 +323,21 @@ export async function setCurrent(
   dir: string,
   tempNumber: number,
   manifestName: string,
+  fs: Fs = diskFs,
 ): Promise<void> {
   const temp = join(dir, `${String(tempNumber).padStart(6, "0")}.tmp`);
-  const file = await Deno.open(temp, {
-    write: true,
-    create: true,
-    truncate: true,
+  // A temp file left by a crash is garbage: start it afresh.
+  await fs.remove(temp).catch((err) => {
+    if (!isNotFound(err)) throw err;
   });
+  const file = await fs.create(temp);
   try {
-    await file.write(new TextEncoder().encode(manifestName + "\n"));
+    writeAll(file, new TextEncoder().encode(manifestName + "\n"));
     await file.syncData();
   } finally {
     file.close();
   }
   failpoint("current:temp-written");
-  await Deno.rename(temp, join(dir, "CURRENT"));
-  await syncDirectory(dir);
-}
-
-/**
- * Makes the creation, rename or deletion of files in `dir` durable.
- *
- * @param dir The directory.
- *
- * @example
- * ```ts
- * import { syncDirectory } from "./version_set.ts";
- * await syncDirectory(Deno.cwd());
- * ```
- */
-export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await Deno.open(dir, { read: true });
-  try {
-    await handle.sync();
-  } finally {
-    handle.close();
-  }
+  await fs.rename(temp, join(dir, "CURRENT"));
+  await fs.syncDir(dir);
 }

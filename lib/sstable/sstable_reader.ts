@@ -17,7 +17,8 @@
  * @module
  */
 
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { diskFs } from "../fs/disk_fs.ts";
+import type { Fs, ReadableFile } from "../fs/fs.ts";
 import { Block, BlockIterator, compareRange, EMPTY_BLOCK } from "./block.ts";
 import type { BlockCache } from "./block_cache.ts";
 import { BloomFilter } from "./bloom.ts";
@@ -134,7 +135,7 @@ export class SSTableReader {
   readonly footer: Footer;
   /** The decoded properties block. */
   readonly properties: TableProperties;
-  private readonly fd: number;
+  private readonly file: ReadableFile;
   private readonly cache: BlockCache;
   private readonly filter: BloomFilter;
   // The index, flattened: the last user key of block i is
@@ -158,16 +159,16 @@ export class SSTableReader {
   private closed = false;
 
   private constructor(
-    fd: number,
+    file: ReadableFile,
     path: string,
     fileNumber: number,
     cache: BlockCache,
   ) {
-    this.fd = fd;
+    this.file = file;
     this.path = path;
     this.fileNumber = fileNumber;
     this.cache = cache;
-    const size = fstatSync(fd).size;
+    const size = file.size;
     this.fileSize = size;
     if (size < FOOTER_SIZE) {
       throw new CorruptionError(
@@ -265,6 +266,7 @@ export class SSTableReader {
    * @param path Path of the table file.
    * @param fileNumber The table's file number, its key in the block cache.
    * @param cache The block cache shared by all readers.
+   * @param fs The filesystem (the real one by default).
    * @returns The open reader.
    * @throws {CorruptionError} When the file is empty, truncated, not a
    * Strata table or damaged, naming the file and offset.
@@ -273,12 +275,13 @@ export class SSTableReader {
     path: string,
     fileNumber: number,
     cache: BlockCache,
+    fs: Fs = diskFs,
   ): SSTableReader {
-    const fd = openSync(path, "r");
+    const file = fs.openReadable(path);
     try {
-      return new SSTableReader(fd, path, fileNumber, cache);
+      return new SSTableReader(file, path, fileNumber, cache);
     } catch (err) {
-      closeSync(fd);
+      file.close();
       throw err;
     }
   }
@@ -644,7 +647,7 @@ export class SSTableReader {
     this.getIter.reset(EMPTY_BLOCK);
     if (this.spent !== undefined) this.cache.discard(this.spent);
     this.spent = undefined;
-    closeSync(this.fd);
+    this.file.close();
     this.cache.evictFile(this.fileNumber);
   }
 
@@ -711,7 +714,7 @@ export class SSTableReader {
   private readInto(buf: Uint8Array, position: number, length: number): number {
     let done = 0;
     while (done < length) {
-      const n = readSync(this.fd, buf, done, length - done, position + done);
+      const n = this.file.readAt(buf, done, length - done, position + done);
       if (n === 0) break;
       done += n;
     }

@@ -8,6 +8,8 @@
  * @module
  */
 
+import { diskFs } from "../fs/disk_fs.ts";
+import { type Fs, isNotFound, type WritableFile } from "../fs/fs.ts";
 import { BlockBuilder } from "./block.ts";
 import { BloomFilterBuilder } from "./bloom.ts";
 import { ClosedError, InvalidArgumentError } from "../util/errors.ts";
@@ -79,7 +81,8 @@ const WRITE_BUFFER = 64 * 1024;
  * ```
  */
 export class SSTableWriter {
-  private readonly file: Deno.FsFile;
+  private readonly file: WritableFile;
+  private readonly fs: Fs;
   private readonly path: string;
   private readonly blockSize: number;
   private readonly data = new BlockBuilder();
@@ -103,11 +106,13 @@ export class SSTableWriter {
   private readonly handleBuf = new Uint8Array(MAX_HANDLE_SIZE);
 
   private constructor(
-    file: Deno.FsFile,
+    file: WritableFile,
     path: string,
     options: SSTableWriterOptions,
+    fs: Fs,
   ) {
     this.file = file;
+    this.fs = fs;
     this.path = path;
     this.blockSize = options.blockSize;
     this.bloom = new BloomFilterBuilder(options.bloomBitsPerKey);
@@ -118,11 +123,16 @@ export class SSTableWriter {
    *
    * @param path Path of the new table.
    * @param options Block size and bloom bits per key.
+   * @param fs The filesystem (the real one by default).
    * @returns The writer.
    * @throws {InvalidArgumentError} On bad options.
    * @throws {Deno.errors.AlreadyExists} When the file exists.
    */
-  static create(path: string, options: SSTableWriterOptions): SSTableWriter {
+  static create(
+    path: string,
+    options: SSTableWriterOptions,
+    fs: Fs = diskFs,
+  ): SSTableWriter {
     const { blockSize, bloomBitsPerKey } = options;
     if (!Number.isInteger(blockSize) || blockSize < 1 || blockSize > 2 ** 30) {
       throw new InvalidArgumentError(
@@ -131,8 +141,8 @@ export class SSTableWriter {
     }
     // Validates bloomBitsPerKey before the file exists.
     new BloomFilterBuilder(bloomBitsPerKey);
-    const file = Deno.openSync(path, { write: true, createNew: true });
-    return new SSTableWriter(file, path, options);
+    const file = fs.createSync(path);
+    return new SSTableWriter(file, path, options, fs);
   }
 
   /** Bytes written so far plus the pending block: where to cut a table. */
@@ -244,9 +254,9 @@ export class SSTableWriter {
       this.file.close();
     } catch { /* already closed by a failed finish */ }
     try {
-      Deno.removeSync(this.path);
+      this.fs.removeSync(this.path);
     } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      if (!isNotFound(err)) throw err;
     }
   }
 
@@ -322,7 +332,7 @@ export class SSTableWriter {
     let done = 0;
     try {
       while (done < bytes.length) {
-        done += this.file.writeSync(bytes.subarray(done));
+        done += this.file.write(bytes.subarray(done));
       }
     } catch (err) {
       this.state = "failed";

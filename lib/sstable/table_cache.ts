@@ -6,6 +6,8 @@
  * @module
  */
 
+import { diskFs } from "../fs/disk_fs.ts";
+import { type Fs, isNotFound } from "../fs/fs.ts";
 import type { BlockCache } from "./block_cache.ts";
 import { CorruptionError } from "../util/errors.ts";
 import { tableFileName } from "../util/filenames.ts";
@@ -27,15 +29,18 @@ import { SSTableReader } from "./sstable_reader.ts";
 export class TableCache {
   readonly #dir: string;
   readonly #blocks: BlockCache;
+  readonly #fs: Fs;
   readonly #readers = new Map<number, SSTableReader>();
 
   /**
    * @param dir Database directory.
    * @param blocks The block cache all readers share.
+   * @param fs The filesystem (the real one by default).
    */
-  constructor(dir: string, blocks: BlockCache) {
+  constructor(dir: string, blocks: BlockCache, fs: Fs = diskFs) {
     this.#dir = dir;
     this.#blocks = blocks;
+    this.#fs = fs;
   }
 
   /**
@@ -50,10 +55,10 @@ export class TableCache {
     if (!reader) {
       const path = tableFileName(this.#dir, number);
       try {
-        reader = SSTableReader.open(path, number, this.#blocks);
+        reader = SSTableReader.open(path, number, this.#blocks, this.#fs);
       } catch (err) {
         // A table the manifest lists must exist: its absence is corruption.
-        if ((err as { code?: string }).code === "ENOENT") {
+        if (isNotFound(err)) {
           throw new CorruptionError(
             path,
             0,

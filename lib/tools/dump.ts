@@ -16,6 +16,8 @@
  * @module
  */
 
+import { diskFs } from "../fs/disk_fs.ts";
+import { type Fs, readFully } from "../fs/fs.ts";
 import { basename } from "node:path";
 import { BlockCache } from "../sstable/block_cache.ts";
 import { InvalidArgumentError, NotFoundError } from "../util/errors.ts";
@@ -148,7 +150,10 @@ export interface ManifestDump {
 /** What {@link dumpFile} returns. */
 export type FileDump = WalDump | TableDump | ManifestDump;
 
-function sniff(path: string): "log" | "table" | "manifest" | undefined {
+function sniff(
+  path: string,
+  fs: Fs,
+): "log" | "table" | "manifest" | undefined {
   const parsed = parseFileName(basename(path));
   if (
     parsed?.kind === "log" || parsed?.kind === "table" ||
@@ -156,25 +161,29 @@ function sniff(path: string): "log" | "table" | "manifest" | undefined {
   ) {
     return parsed.kind;
   }
-  using file = Deno.openSync(path, { read: true });
-  const size = file.statSync().size;
-  const head = new Uint8Array(4);
-  if (size >= 4 && file.readSync(head) === 4) {
-    const magic = new DataView(head.buffer).getUint32(0, true);
-    if (magic === WAL_MAGIC) return "log";
-    if (magic === MANIFEST_MAGIC) return "manifest";
+  const file = fs.openReadable(path);
+  try {
+    const size = file.size;
+    const head = new Uint8Array(4);
+    if (size >= 4 && readFully(file, head, 0, 4, 0) === 4) {
+      const magic = new DataView(head.buffer).getUint32(0, true);
+      if (magic === WAL_MAGIC) return "log";
+      if (magic === MANIFEST_MAGIC) return "manifest";
+    }
+    if (size >= FOOTER_SIZE) {
+      const tail = new Uint8Array(8);
+      if (
+        readFully(file, tail, 0, 8, size - 8) === 8 &&
+        tail.every((b, i) => b === tableMagic()[i])
+      ) return "table";
+    }
+    return undefined;
+  } finally {
+    file.close();
   }
-  if (size >= FOOTER_SIZE) {
-    const tail = new Uint8Array(8);
-    file.seekSync(size - 8, Deno.SeekMode.Start);
-    if (
-      file.readSync(tail) === 8 && tail.every((b, i) => b === tableMagic()[i])
-    ) return "table";
-  }
-  return undefined;
 }
 
-function dumpWal(path: string, fileSize: number): WalDump {
+function dumpWal(path: string, fileSize: number, fs: Fs): WalDump {
   const records: WalDump["records"] = [];
   let offset = WAL_HEADER_SIZE;
   const result = replayWal(path, (firstSequence, ops) => {
@@ -191,7 +200,7 @@ function dumpWal(path: string, fileSize: number): WalDump {
     });
     records.push({ offset, bytes, firstSequence, ops: entries });
     offset += bytes;
-  });
+  }, fs);
   const dump: WalDump = {
     kind: "log",
     path,
@@ -205,9 +214,9 @@ function dumpWal(path: string, fileSize: number): WalDump {
   return dump;
 }
 
-function dumpTable(path: string): TableDump {
+function dumpTable(path: string, fs: Fs): TableDump {
   const number = parseFileName(basename(path))?.number ?? 0;
-  const reader = SSTableReader.open(path, number, new BlockCache(0));
+  const reader = SSTableReader.open(path, number, new BlockCache(0), fs);
   try {
     const described = reader.describe();
     const blocks: TableDump["blocks"] = [];
@@ -251,8 +260,12 @@ function dumpTable(path: string): TableDump {
   }
 }
 
-function dumpManifest(path: string, fileSize: number): ManifestDump {
-  const contents = readManifest(path);
+function dumpManifest(
+  path: string,
+  fileSize: number,
+  fs: Fs,
+): ManifestDump {
+  const contents = readManifest(path, fs);
   return {
     kind: "manifest",
     path,
@@ -287,6 +300,7 @@ function dumpManifest(path: string, fileSize: number): ManifestDump {
  * Decodes a WAL, SSTable or manifest file.
  *
  * @param path The file.
+ * @param fs The filesystem (the real one by default).
  * @returns Its decoded contents.
  * @throws {NotFoundError} When the file does not exist.
  * @throws {InvalidArgumentError} When it is none of the three kinds.
@@ -307,24 +321,19 @@ function dumpManifest(path: string, fileSize: number): ManifestDump {
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export function dumpFile(path: string): FileDump {
-  let fileSize: number;
-  try {
-    const info = Deno.statSync(path);
-    if (!info.isFile) {
-      throw new NotFoundError(`Cannot dump "${path}": it is not a file`);
-    }
-    fileSize = info.size;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new NotFoundError(`Cannot dump "${path}": the file does not exist`);
-    }
-    throw err;
+export function dumpFile(path: string, fs: Fs = diskFs): FileDump {
+  const info = fs.stat(path);
+  if (info === undefined) {
+    throw new NotFoundError(`Cannot dump "${path}": the file does not exist`);
   }
-  const kind = sniff(path);
-  if (kind === "log") return dumpWal(path, fileSize);
-  if (kind === "table") return dumpTable(path);
-  if (kind === "manifest") return dumpManifest(path, fileSize);
+  if (!info.isFile) {
+    throw new NotFoundError(`Cannot dump "${path}": it is not a file`);
+  }
+  const fileSize = info.size;
+  const kind = sniff(path, fs);
+  if (kind === "log") return dumpWal(path, fileSize, fs);
+  if (kind === "table") return dumpTable(path, fs);
+  if (kind === "manifest") return dumpManifest(path, fileSize, fs);
   throw new InvalidArgumentError(
     `Cannot dump "${path}": it is not a Strata WAL, SSTable or manifest (unknown name and magic number)`,
   );

@@ -27,6 +27,8 @@
  */
 
 import { join } from "node:path";
+import { diskFs } from "../fs/disk_fs.ts";
+import { type Fs, isNotFound } from "../fs/fs.ts";
 import { compareBytes } from "../util/bytes.ts";
 import { BlockCache } from "../sstable/block_cache.ts";
 import { CorruptionError, NotFoundError } from "../util/errors.ts";
@@ -84,37 +86,13 @@ function reasonOf(err: unknown): string {
   return m ? m[1]! : message.replace(/^strata: /, "");
 }
 
-function fileSize(path: string): number | undefined {
-  try {
-    return Deno.statSync(path).size;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
-    throw err;
-  }
-}
-
 // A shared lock on LOCK succeeds unless the database is open (the engine
 // holds it exclusively), and keeps it from being opened while we read.
-function probeLock(dir: string): { inUse: boolean; release(): void } {
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(join(dir, "LOCK"), { read: true });
-  } catch {
-    return { inUse: false, release() {} };
-  }
-  let locked = false;
-  try {
-    locked = file.tryLockSync(false);
-  } catch {
-    // flock unsupported here: behave as if the database were closed
-    locked = true;
-  }
-  return {
-    inUse: !locked,
-    release() {
-      file.close();
-    },
-  };
+function probeLock(fs: Fs, dir: string): { inUse: boolean; release(): void } {
+  const lock = fs.lockShared(join(dir, "LOCK"));
+  return "release" in lock
+    ? { inUse: false, release: () => lock.release() }
+    : { inUse: true, release() {} };
 }
 
 /**
@@ -123,6 +101,7 @@ function probeLock(dir: string): { inUse: boolean; release(): void } {
  *
  * @param dir The database directory.
  * @param onProgress Called after each file with bytes checked and the total.
+ * @param fs The filesystem (the real one by default).
  * @returns The report; `ok` is true only when no problem was found.
  * @throws {NotFoundError} When `dir` holds no database.
  *
@@ -144,26 +123,25 @@ function probeLock(dir: string): { inUse: boolean; release(): void } {
 export function verifyDatabase(
   dir: string,
   onProgress?: (doneBytes: number, totalBytes: number) => void,
+  fs: Fs = diskFs,
 ): Promise<VerifyReport> {
   // Synchronous reads throughout (as the engine's recovery does); async for
   // the caller's convenience and future streaming.
-  return Promise.resolve().then(() => verifySync(dir, onProgress));
+  return Promise.resolve().then(() => verifySync(dir, onProgress, fs));
 }
 
 function verifySync(
   dir: string,
-  onProgress?: (doneBytes: number, totalBytes: number) => void,
+  onProgress: ((doneBytes: number, totalBytes: number) => void) | undefined,
+  fs: Fs,
 ): VerifyReport {
   const names: string[] = [];
   try {
-    for (const entry of Deno.readDirSync(dir)) {
-      if (entry.isFile) names.push(entry.name);
+    for (const name of fs.listSync(dir)) {
+      if (fs.stat(join(dir, name))?.isFile) names.push(name);
     }
   } catch (err) {
-    if (
-      err instanceof Deno.errors.NotFound ||
-      err instanceof Deno.errors.NotADirectory
-    ) {
+    if (isNotFound(err) || err instanceof Deno.errors.NotADirectory) {
       throw new NotFoundError(
         `Cannot verify "${dir}": the directory does not exist`,
       );
@@ -186,10 +164,11 @@ function verifySync(
   const problem = (file: string, offset: number, message: string) => {
     report.problems.push({ file, offset, message });
   };
-  const lock = probeLock(dir);
+  const lock = probeLock(fs, dir);
   report.inUse = lock.inUse;
+  const fileSize = (path: string) => fs.stat(path)?.size;
   try {
-    checkAll(dir, parsed, report, problem, onProgress);
+    checkAll(dir, parsed, report, problem, onProgress, fs, fileSize);
   } finally {
     lock.release();
   }
@@ -202,13 +181,15 @@ function checkAll(
   entries: { name: string; parsed: ReturnType<typeof parseFileName> }[],
   report: VerifyReport,
   problem: (file: string, offset: number, message: string) => void,
-  onProgress?: (doneBytes: number, totalBytes: number) => void,
+  onProgress: ((doneBytes: number, totalBytes: number) => void) | undefined,
+  fs: Fs,
+  fileSize: (path: string) => number | undefined,
 ): void {
   // CURRENT → manifest.
   const currentPath = join(dir, "CURRENT");
   let manifestPath: string | undefined;
   try {
-    const text = Deno.readTextFileSync(currentPath);
+    const text = new TextDecoder().decode(fs.readFile(currentPath));
     const m = /^(MANIFEST-\d+)\n$/.exec(text);
     if (!m) {
       problem(
@@ -224,7 +205,7 @@ function checkAll(
       }
     }
   } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    if (!isNotFound(err)) throw err;
     problem(currentPath, 0, "CURRENT is missing: no manifest is live");
   }
 
@@ -238,7 +219,7 @@ function checkAll(
     report.checked.manifests++;
     report.checked.bytes += fileSize(manifestPath) ?? 0;
     try {
-      const contents = readManifest(manifestPath);
+      const contents = readManifest(manifestPath, fs);
       for (let i = 0; i < contents.edits.length; i++) {
         const edit = contents.edits[i]!;
         const at = contents.offsets[i]!;
@@ -315,7 +296,7 @@ function checkAll(
           size += 9 + op.key.length + (op.type === 1 ? op.value.length : 0);
         }
         offset += size;
-      });
+      }, fs);
       report.entries += result.entries;
       walLastSequence = Math.max(walLastSequence, result.lastSequence);
       if (result.droppedBytes > 0) {
@@ -361,7 +342,7 @@ function checkAll(
         `file number ${meta.number} is not below the manifest's next file number ${nextFileNumber}`,
       );
     }
-    checkTable(path, meta, maxSequence, cache, report, problem);
+    checkTable(path, meta, maxSequence, cache, report, problem, fs);
     onProgress?.(report.checked.bytes, totalBytes);
   }
 
@@ -389,10 +370,11 @@ function checkTable(
   cache: BlockCache,
   report: VerifyReport,
   problem: (file: string, offset: number, message: string) => void,
+  fs: Fs,
 ): void {
   let reader: SSTableReader | undefined;
   try {
-    reader = SSTableReader.open(path, meta.number, cache);
+    reader = SSTableReader.open(path, meta.number, cache, fs);
     reader.verify();
     report.entries += reader.entries;
     if (reader.entries !== meta.entries) {

@@ -33,6 +33,8 @@
  */
 
 import { readU64, writeU64 } from "../util/bytes.ts";
+import { diskFs } from "../fs/disk_fs.ts";
+import type { Fs, ReadableFile, WritableFile } from "../fs/fs.ts";
 import { crc32c } from "../util/crc32c.ts";
 import {
   ClosedError,
@@ -334,7 +336,7 @@ export function encodeWalRecord(
  */
 export class WalWriter {
   readonly #path: string;
-  readonly #file: Deno.FsFile;
+  readonly #file: WritableFile;
   #scratch = new Uint8Array(4096);
   #view = new DataView(this.#scratch.buffer);
   #lastOut: Uint8Array = this.#scratch.subarray(0, 0);
@@ -346,7 +348,7 @@ export class WalWriter {
   #failure: StrataError | null = null;
   #closing: Promise<void> | null = null;
 
-  private constructor(path: string, file: Deno.FsFile, size: number) {
+  private constructor(path: string, file: WritableFile, size: number) {
     this.#path = path;
     this.#file = file;
     this.#size = size;
@@ -359,6 +361,7 @@ export class WalWriter {
    * the new name survives power loss.
    *
    * @param path Path of the new file.
+   * @param fs The filesystem (the real one by default).
    * @returns A writer positioned after the header.
    *
    * @example Create a log
@@ -372,8 +375,8 @@ export class WalWriter {
    * await Deno.remove(dir, { recursive: true });
    * ```
    */
-  static async create(path: string): Promise<WalWriter> {
-    const file = await Deno.open(path, { write: true, createNew: true });
+  static async create(path: string, fs: Fs = diskFs): Promise<WalWriter> {
+    const file = await fs.create(path);
     try {
       const header = new Uint8Array(WAL_HEADER_SIZE);
       const view = new DataView(header.buffer);
@@ -381,7 +384,7 @@ export class WalWriter {
       view.setUint32(4, WAL_VERSION, true);
       let off = 0;
       while (off < header.length) {
-        off += file.writeSync(header.subarray(off));
+        off += file.write(header.subarray(off));
       }
       await file.syncData();
     } catch (err) {
@@ -457,7 +460,7 @@ export class WalWriter {
           out = buf.subarray(off, n);
           if (off === 0 && buf === this.#scratch) this.#lastOut = out;
         }
-        const wrote = this.#file.writeSync(out);
+        const wrote = this.#file.write(out);
         if (wrote <= 0) throw new Error("write made no progress");
         off += wrote;
       }
@@ -712,7 +715,7 @@ class ChunkReader {
   /** File offset just after the last byte read (the file position). */
   end = 0;
 
-  constructor(readonly file: Deno.FsFile, readonly fileSize: number) {}
+  constructor(readonly file: ReadableFile, readonly fileSize: number) {}
 
   /**
    * Makes file bytes `[pos, pos + n)` available in `buf` at `pos - start`.
@@ -735,8 +738,8 @@ class ChunkReader {
       have = this.end - pos;
     }
     while (have < size) {
-      const got = this.file.readSync(next.subarray(have, size));
-      if (got === null || got === 0) break;
+      const got = this.file.readAt(next, have, size - have, pos + have);
+      if (got <= 0) break;
       have += got;
     }
     if (next !== this.buf) {
@@ -822,6 +825,7 @@ function decodeBatch(
  * @param path Path of the log file.
  * @param onBatch Called once per record with its first sequence number and
  * operations; an exception thrown here stops replay and propagates.
+ * @param fs The filesystem (the real one by default).
  * @returns Counts, the last sequence, and what was dropped.
  * @throws {CorruptionError} When the file has a wrong MAGIC (offset 0) or an
  * unknown VERSION (offset 4).
@@ -848,9 +852,22 @@ function decodeBatch(
 export function replayWal(
   path: string,
   onBatch: (firstSequence: number, ops: WalOp[]) => void,
+  fs: Fs = diskFs,
 ): WalReplayResult {
-  using file = Deno.openSync(path, { read: true });
-  const fileSize = file.statSync().size;
+  const file = fs.openReadable(path);
+  try {
+    return replayFile(path, file, onBatch);
+  } finally {
+    file.close();
+  }
+}
+
+function replayFile(
+  path: string,
+  file: ReadableFile,
+  onBatch: (firstSequence: number, ops: WalOp[]) => void,
+): WalReplayResult {
+  const fileSize = file.size;
   const result: WalReplayResult = {
     batches: 0,
     entries: 0,
