@@ -232,11 +232,23 @@ export class DB implements AsyncDisposable {
   #manualCompactions = 0;
   #walSyncsBefore = 0;
   #opsSinceYield = 0;
+  /** Writers waiting in {@link DB.#makeRoomForWrite}. */
+  #stalledWriters = 0;
+  /** The event-loop turn callers are waiting for, while one is due. */
+  #turn: Promise<void> | undefined;
   #rotating: Promise<void> | undefined;
+  #closePromise: Promise<void> | undefined;
   #sweeps: Promise<void> = RESOLVED;
   /** The sweep waiting behind {@link DB.#sweeps}, not started yet. */
   #sweepQueued: Promise<void> | undefined;
-  #walDirSynced: Promise<void> = RESOLVED;
+  /**
+   * What a durable write to the live WAL waits for besides that WAL's own
+   * sync: the final sync of every older WAL and the new WAL's directory
+   * entry. Recovery stops at the first torn record and drops the logs after
+   * it, so a durable write must never be acknowledged while a log it
+   * follows could still be torn by a power loss.
+   */
+  #walReady: Promise<void> = RESOLVED;
 
   #userBytes = 0;
   #walBytesWritten = 0;
@@ -530,12 +542,12 @@ export class DB implements AsyncDisposable {
 
   /**
    * Makes a WAL's bytes durable: its data (group commit), and, for a WAL
-   * created by a rotation, the directory entry that names it.
+   * created by a rotation, what {@link DB.#walReady} waits for.
    */
   #syncWal(wal: WalWriter): Promise<void> {
-    const dirSynced = this.#walDirSynced;
-    if (dirSynced === RESOLVED) return wal.sync();
-    return wal.sync().then(() => dirSynced);
+    const ready = this.#walReady;
+    if (ready === RESOLVED) return wal.sync();
+    return wal.sync().then(() => ready);
   }
 
   /**
@@ -548,14 +560,26 @@ export class DB implements AsyncDisposable {
    * writing, compactions finish during reads, and others never wait long.
    */
   #pace(ops: number): Promise<void> {
+    // Until the turn comes, every caller waits for it: one loop parked
+    // while three others spin in microtasks would give the event loop no
+    // turn at all (four get loops used to starve flushes and compactions
+    // and stall a writer for half a second).
+    if (this.#turn !== undefined) return this.#turn;
     this.#opsSinceYield += ops;
-    if (this.#opsSinceYield < 256) return RESOLVED;
+    // A writer waiting for a flush or compaction needs event-loop turns
+    // (each step of installing one is an I/O callback): give them often.
+    const every = this.#stalledWriters > 0 ? 16 : 256;
+    if (this.#opsSinceYield < every) return RESOLVED;
     this.#opsSinceYield = 0;
     // A flush is coming: have its worker ready (start-up takes ~20 ms).
     if (this.#mem.approximateBytes * 2 >= this.#options.memtableSize) {
       this.#compactions.warmUp();
     }
-    return yieldToEventLoop();
+    const turn = yieldToEventLoop().then(() => {
+      this.#turn = undefined;
+    });
+    this.#turn = turn;
+    return turn;
   }
 
   /**
@@ -670,6 +694,15 @@ export class DB implements AsyncDisposable {
    * memtables wait for their flush or level 0 has piled up (backpressure).
    */
   async #makeRoomForWrite(): Promise<void> {
+    this.#stalledWriters++;
+    try {
+      await this.#waitForRoom();
+    } finally {
+      this.#stalledWriters--;
+    }
+  }
+
+  async #waitForRoom(): Promise<void> {
     while (true) {
       this.#checkWritable();
       if (
@@ -682,21 +715,30 @@ export class DB implements AsyncDisposable {
       } else if (this.#imms.length >= MAX_IMMUTABLE) {
         await this.#changed.wait();
       } else {
-        // One rotation at a time: concurrent writers share it rather than
-        // each creating (and syncing, and discarding) a WAL of their own.
-        this.#rotating ??= this.#rotateMemtable().finally(() => {
-          this.#rotating = undefined;
-        });
-        await this.#rotating;
+        await this.#rotate(false);
       }
     }
+  }
+
+  /**
+   * Rotates the memtable ({@link DB.#rotateMemtable}), one rotation at a
+   * time: concurrent writers share it rather than each creating (and
+   * syncing, and discarding) a WAL of their own, and `close()` waits for
+   * the one in flight. None starts once closing has begun.
+   */
+  #rotate(force: boolean): Promise<void> {
+    if (this.#closing) return RESOLVED;
+    this.#rotating ??= this.#rotateMemtable(force).finally(() => {
+      this.#rotating = undefined;
+    });
+    return this.#rotating;
   }
 
   /**
    * Makes the memtable immutable behind a new WAL and starts its flush.
    * `force` rotates a memtable that is not full yet (`flush()`).
    */
-  async #rotateMemtable(force = false): Promise<void> {
+  async #rotateMemtable(force: boolean): Promise<void> {
     const number = this.#versions.newFileNumber();
     const wal = await WalWriter.create(
       logFileName(this.#dir, number),
@@ -713,21 +755,28 @@ export class DB implements AsyncDisposable {
       await this.#fs.remove(logFileName(this.#dir, number)).catch(() => {});
       return;
     }
-    this.#walSyncsBefore += this.#wal!.syncCount;
+    const older = this.#wal!;
+    this.#walSyncsBefore += older.syncCount;
     this.#imms.push({
       mem: this.#mem,
-      wal: this.#wal!,
+      wal: older,
       walNumber: this.#walNumber,
     });
     this.#mem = new MemTable(this.#memPool);
     this.#wal = wal;
     this.#walNumber = number;
-    // Durable writes to the new WAL also wait for its directory entry.
-    const dirSynced = this.#fs.syncDir(this.#dir);
-    this.#walDirSynced = dirSynced;
-    dirSynced.then(() => {
-      if (this.#walDirSynced === dirSynced) this.#walDirSynced = RESOLVED;
-    }, () => {}); // a failure is reported to the durable writers awaiting it
+    // The older WAL takes no more appends: sync its tail now, in the
+    // background. Durable writes to the new WAL wait for it (and for the
+    // new WAL's directory entry); writes that need no sync do not.
+    const ready = Promise.all([
+      this.#walReady,
+      older.sync(),
+      this.#fs.syncDir(this.#dir),
+    ]).then(() => {});
+    this.#walReady = ready;
+    ready.then(() => {
+      if (this.#walReady === ready) this.#walReady = RESOLVED;
+    }, (err) => this.#setBackgroundError(err));
     this.#flushing ??= this.#flushImmutables().catch((err) =>
       this.#setBackgroundError(err)
     )
@@ -938,7 +987,11 @@ export class DB implements AsyncDisposable {
           key: copyResult(e.key),
           value: copyResult(plan.keysOnly ? EMPTY : e.value),
         };
+        const paced = this.#pace(1);
+        if (paced !== RESOLVED) await paced;
       }
+      // A scan that found nothing paces too (a loop of empty scans).
+      if (count === 0) await this.#pace(1);
     } finally {
       source?.close(); // unpins the blocks the scan stands on
       this.#versions.unpin(version);
@@ -1002,12 +1055,17 @@ export class DB implements AsyncDisposable {
       await this.#changed.wait();
       this.#checkWritable();
     }
+    // A rotation in flight (a writer's) may have taken the memtable.
     await this.#rotating;
-    if (this.#mem.count > 0) await this.#rotateMemtable(true);
+    if (this.#mem.count > 0) await this.#rotate(true);
+    this.#checkWritable(); // closing stops a flush: it did not happen
     while (this.#imms.length > 0) {
       await this.#changed.wait();
       this.#checkWritable();
     }
+    // With nothing to flush, this resolved in microtasks: a loop of such
+    // calls must leave the event loop its turns like any other.
+    await this.#pace(1);
   }
 
   /**
@@ -1313,11 +1371,19 @@ export class DB implements AsyncDisposable {
    * durable and releases the directory. Memtables not flushed yet are
    * replayed from their WALs by the next open. Safe to call twice.
    */
-  async close(): Promise<void> {
-    if (this.#closed || this.#closing) return;
+  close(): Promise<void> {
+    this.#closePromise ??= this.#close();
+    return this.#closePromise;
+  }
+
+  async #close(): Promise<void> {
     this.#closing = true;
     this.#changed.notify();
     try {
+      // No rotation starts from now on; the one in flight finishes (or
+      // removes the WAL it made) before anything closes.
+      while (this.#rotating) await this.#rotating.catch(() => {});
+      await this.#walReady.catch(() => {});
       await this.#flushing; // a flush in progress finishes: it frees a WAL
       await this.#compactions.stop(); // a merge in flight is abandoned
       await this.#compacting;

@@ -21,7 +21,10 @@ export interface RecoveryReport {
   batches: number;
   /** Entries replayed. */
   entries: number;
-  /** Bytes of torn or corrupt WAL tail that were dropped (0 when clean). */
+  /**
+   * Bytes of torn or corrupt WAL tail, and of a manifest's torn final
+   * record, that were dropped (0 when clean).
+   */
   droppedBytes: number;
   /** Why bytes were dropped, with the file and offset. */
   dropReasons: string[];
@@ -81,6 +84,13 @@ export async function replayLogs(
     droppedBytes: 0,
     dropReasons: [],
   };
+  const tail = versions.droppedTail;
+  if (tail) {
+    report.droppedBytes += tail.bytes;
+    report.dropReasons.push(
+      `"${tail.file}" at offset ${tail.offset}: ${tail.reason} (an edit that never took effect)`,
+    );
+  }
   let lastSequence = versions.lastSequence;
   let stopped = false;
   for (const number of logs) {

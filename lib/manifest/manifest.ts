@@ -20,8 +20,9 @@
  * All integers little-endian. Edits are small and rare (one per flush or
  * compaction), so readability beats compactness here. A record is appended
  * with one write and made durable before the change it describes is used.
- * A torn final record (a crash mid-append) is dropped on recovery; a bad
- * record followed by more data is corruption.
+ * A bad final record (a crash mid-append) may be dropped on recovery, but
+ * only when nothing acted on it yet (see `VersionSet.recover`); a bad record
+ * followed by more data is corruption.
  *
  * @module
  */
@@ -189,6 +190,8 @@ export interface ManifestContents {
   validBytes: number;
   /** Bytes of a torn final record that were ignored. */
   droppedBytes: number;
+  /** Why those bytes were ignored, when some were. */
+  dropReason?: string;
 }
 
 /**
@@ -230,16 +233,25 @@ export function readManifest(
   const edits: VersionEdit[] = [];
   const offsets: number[] = [];
   let pos = HEADER_BYTES;
+  let dropReason: string | undefined;
   while (pos < data.length) {
     const remaining = data.length - pos;
-    const len = remaining >= RECORD_HEADER_BYTES
-      ? view.getUint32(pos + 4, true)
-      : 0;
+    if (remaining < RECORD_HEADER_BYTES) {
+      dropReason = `torn record header (${remaining} of 8 bytes)`;
+      break;
+    }
+    const len = view.getUint32(pos + 4, true);
     const end = pos + RECORD_HEADER_BYTES + len;
-    if (remaining < RECORD_HEADER_BYTES || end > data.length) break; // torn tail
+    if (end > data.length) {
+      dropReason = `record of ${len} bytes runs past the end of the file`;
+      break;
+    }
     const crc = crc32c(data.subarray(pos + 4, end));
     if (crc !== view.getUint32(pos, true)) {
-      if (end === data.length) break; // a torn final write
+      if (end === data.length) {
+        dropReason = "checksum mismatch in the final record";
+        break;
+      }
       throw new CorruptionError(path, pos, "manifest record checksum mismatch");
     }
     edits.push(
@@ -248,7 +260,14 @@ export function readManifest(
     offsets.push(pos);
     pos = end;
   }
-  return { edits, offsets, validBytes: pos, droppedBytes: data.length - pos };
+  const contents: ManifestContents = {
+    edits,
+    offsets,
+    validBytes: pos,
+    droppedBytes: data.length - pos,
+  };
+  if (dropReason !== undefined) contents.dropReason = dropReason;
+  return contents;
 }
 
 /**

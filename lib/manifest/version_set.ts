@@ -15,7 +15,12 @@ import { diskFs } from "../fs/disk_fs.ts";
 import { type Fs, isNotFound, writeAll } from "../fs/fs.ts";
 import { CorruptionError, StrataError } from "../util/errors.ts";
 import { failpoint } from "../util/failpoints.ts";
-import { manifestFileName } from "../util/filenames.ts";
+import {
+  logFileName,
+  manifestFileName,
+  parseFileName,
+  tableFileName,
+} from "../util/filenames.ts";
 import { ManifestWriter, readManifest } from "./manifest.ts";
 import {
   type FileMeta,
@@ -67,6 +72,10 @@ export class VersionSet {
   readonly compactPointers: (Uint8Array | undefined)[] = new Array(NUM_LEVELS);
   /** Number of the live manifest. */
   manifestNumber = 0;
+  /** The torn final record recovery dropped from the manifest, if any. */
+  droppedTail:
+    | { file: string; offset: number; bytes: number; reason: string }
+    | undefined;
 
   #manifest: ManifestWriter | undefined;
   #queue: Promise<void> = Promise.resolve();
@@ -136,6 +145,16 @@ export class VersionSet {
     }
     vs.current = version;
     vs.nextFileNumber = Math.max(vs.nextFileNumber, vs.manifestNumber + 1);
+    if (contents.droppedBytes > 0) {
+      const reason = contents.dropReason ?? "bad final record";
+      vs.#checkDroppedTailUnused(path, contents.validBytes, reason);
+      vs.droppedTail = {
+        file: path,
+        offset: contents.validBytes,
+        bytes: contents.droppedBytes,
+        reason,
+      };
+    }
     if (!options.readOnly) {
       vs.#manifest = await ManifestWriter.reopen(
         path,
@@ -144,6 +163,66 @@ export class VersionSet {
       );
     }
     return vs;
+  }
+
+  /**
+   * A torn append (a crash in the middle of writing an edit) may be
+   * dropped: its edit never took effect, since nothing acts on an edit
+   * before it is durable. But a bit flip or a cut in a record that was
+   * durable looks the same, and dropping it would roll the database back
+   * and then delete the newer tables as obsolete. So the tail is dropped
+   * only if nothing shows that a dropped edit was acted on: the WAL the
+   * recovered state starts from is still there (a flush's edit retires it,
+   * and then it is deleted), and so is every table it lists (a
+   * compaction's edit retires its inputs). Tables numbered past the
+   * recovered next-file number prove nothing by themselves: the outputs of
+   * the flush or compaction whose edit was torn look just the same, and
+   * their data is still in the WAL or the inputs.
+   */
+  #checkDroppedTailUnused(path: string, offset: number, reason: string): void {
+    const acted: string[] = [];
+    if (this.logNumber > 0) {
+      const wal = logFileName(this.dir, this.logNumber);
+      if (this.fs.stat(wal) === undefined) {
+        acted.push(`the WAL it starts from (${basename(wal)}) is gone`);
+      }
+    } else {
+      // The recovered state is a creation's, from before the first open
+      // named its WAL: until that edit, no table or second WAL can exist.
+      let tables = 0, logs = 0;
+      for (const name of this.fs.listSync(this.dir)) {
+        const kind = parseFileName(name)?.kind;
+        if (kind === "table") tables++;
+        if (kind === "log") logs++;
+      }
+      if (tables > 0 || logs > 1) {
+        acted.push(
+          `it is the state of a new database, yet ${tables} tables and ${logs} WALs exist`,
+        );
+      }
+    }
+    const missing = [...this.current.allFileNumbers()].filter((n) =>
+      this.fs.stat(tableFileName(this.dir, n)) === undefined
+    );
+    if (missing.length > 0) {
+      const names = missing.slice(0, 3).map((n) =>
+        basename(tableFileName(this.dir, n))
+      ).join(", ");
+      acted.push(
+        `${missing.length} of its tables (${names}${
+          missing.length > 3 ? ", …" : ""
+        }) are gone`,
+      );
+    }
+    if (acted.length === 0) return;
+    throw new CorruptionError(
+      path,
+      offset,
+      `${reason}, and the edits from here on were already acted on (${
+        acted.join("; ")
+      }): dropping them would roll the database back, so it is not opened ` +
+        "and nothing was deleted",
+    );
   }
 
   /**
