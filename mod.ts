@@ -53,6 +53,7 @@ export {
   CorruptionError,
   ExistsError,
   InvalidArgumentError,
+  IOError,
   LockedError,
   NotFoundError,
   StrataError,

@@ -21,14 +21,20 @@ import {
   runCompactionJob,
   runFlushJob,
 } from "./compaction_job.ts";
-import { CorruptionError, StrataError } from "../util/errors.ts";
+import { CorruptionError, IOError, StrataError } from "../util/errors.ts";
 import type { MemTable } from "../memtable/memtable.ts";
 import type { TableCache } from "../sstable/table_cache.ts";
 
 interface WorkerReply {
   id: number;
   result?: MergeResult;
-  error?: { name: string; message: string; file?: string; offset?: number };
+  error?: {
+    name: string;
+    message: string;
+    file?: string;
+    offset?: number;
+    operation?: string;
+  };
   /** A flush's image buffer, transferred back for the next flush. */
   buffer?: ArrayBuffer;
 }
@@ -283,6 +289,14 @@ function rebuildError(error: WorkerReply["error"]): Error {
     // location; keep the reason only.
     const reason = error.message.replace(/^.*? at offset \d+: /, "");
     return new CorruptionError(error.file, error.offset ?? 0, reason);
+  }
+  if (
+    error.name === "IOError" && error.file !== undefined &&
+    error.operation !== undefined
+  ) {
+    // Keep the filesystem's reason, after "Cannot <operation> "<file>": ".
+    const reason = error.message.replace(/^strata: Cannot .*?": /, "");
+    return new IOError(error.operation, error.file, new Error(reason));
   }
   return new StrataError("COMPACTION", error.message.replace(/^strata: /, ""));
 }

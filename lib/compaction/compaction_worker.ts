@@ -19,7 +19,7 @@ import {
   runCompactionJob,
   runFlushJob,
 } from "./compaction_job.ts";
-import { CorruptionError } from "../util/errors.ts";
+import { CorruptionError, IOError } from "../util/errors.ts";
 
 const scope = self as unknown as {
   onmessage:
@@ -62,6 +62,8 @@ scope.onmessage = async (event) => {
         message: e.message,
         ...(err instanceof CorruptionError
           ? { file: err.file, offset: err.offset }
+          : err instanceof IOError
+          ? { file: err.file, operation: err.operation }
           : {}),
       },
     });

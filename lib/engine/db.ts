@@ -36,6 +36,7 @@ import {
   ClosedError,
   ExistsError,
   InvalidArgumentError,
+  IOError,
   NotFoundError,
   StrataError,
 } from "../util/errors.ts";
@@ -78,7 +79,7 @@ import {
   type Version,
   type VersionEdit,
 } from "../manifest/version.ts";
-import { VersionSet } from "../manifest/version_set.ts";
+import { syncDir, VersionSet } from "../manifest/version_set.ts";
 import {
   forEachWalEntry,
   WAL_RECORD_HEADER_SIZE,
@@ -360,7 +361,7 @@ export class DB implements AsyncDisposable {
     if (!fs.stat(dir)?.isDirectory) {
       await fs.mkdir(dir);
       // The new directory's name is durable only once its parent is synced.
-      await fs.syncDir(dirname(dir));
+      await syncDir(fs, dirname(dir));
     }
     const lock = DirectoryLock.acquire(dir, fs);
     let versions: VersionSet | undefined;
@@ -375,7 +376,7 @@ export class DB implements AsyncDisposable {
       if (state.kind === "unfinished") {
         // A crash cut a creation short: nothing in it was ever acknowledged.
         for (const name of state.leftovers) await fs.remove(join(dir, name));
-        await fs.syncDir(dir);
+        await syncDir(fs, dir);
       }
       versions = state.kind === "database"
         ? await VersionSet.recover(dir, { readOnly: opts.readOnly, fs })
@@ -452,7 +453,7 @@ export class DB implements AsyncDisposable {
       logFileName(this.#dir, this.#walNumber),
       this.#fs,
     );
-    await this.#fs.syncDir(this.#dir);
+    await syncDir(this.#fs, this.#dir);
     edit.logNumber = this.#walNumber;
     edit.lastSequence = this.#lastSequence;
     await this.#versions.logAndApply(edit);
@@ -531,7 +532,12 @@ export class DB implements AsyncDisposable {
     const wal = this.#wal!;
     const seq = this.#lastSequence + 1;
     const before = wal.size;
-    wal.appendSingle(seq, type, key, value);
+    try {
+      wal.appendSingle(seq, type, key, value);
+    } catch (err) {
+      if (err instanceof IOError) this.#setBackgroundError(err);
+      throw err;
+    }
     this.#lastSequence = seq;
     this.#mem.add(seq, type, key, value);
     this.#walBytesWritten += wal.size - before;
@@ -546,8 +552,13 @@ export class DB implements AsyncDisposable {
    */
   #syncWal(wal: WalWriter): Promise<void> {
     const ready = this.#walReady;
-    if (ready === RESOLVED) return wal.sync();
-    return wal.sync().then(() => ready);
+    const synced = ready === RESOLVED
+      ? wal.sync()
+      : wal.sync().then(() => ready);
+    return synced.catch((err) => {
+      if (err instanceof IOError) this.#setBackgroundError(err);
+      throw err;
+    });
   }
 
   /**
@@ -619,7 +630,12 @@ export class DB implements AsyncDisposable {
     const wal = this.#wal!;
     const first = this.#lastSequence + 1;
     const before = wal.size;
-    wal.appendEncoded(first, count, record);
+    try {
+      wal.appendEncoded(first, count, record);
+    } catch (err) {
+      if (err instanceof IOError) this.#setBackgroundError(err);
+      throw err;
+    }
     this.#lastSequence = first + count - 1;
     const mem = this.#mem;
     let seq = first;
@@ -675,9 +691,9 @@ export class DB implements AsyncDisposable {
     if (this.#bgError !== undefined) {
       throw new StrataError(
         "BACKGROUND_ERROR",
-        `Database "${this.path}" refuses writes after a background error: ${
-          errorMessage(this.#bgError)
-        }`,
+        `Database "${this.path}" refuses writes after a failure: ${
+          errorMessage(this.#bgError).replace(/^strata: /, "")
+        } (reads still work; reopen the database to recover)`,
         { cause: this.#bgError },
       );
     }
@@ -728,7 +744,11 @@ export class DB implements AsyncDisposable {
    */
   #rotate(force: boolean): Promise<void> {
     if (this.#closing) return RESOLVED;
-    this.#rotating ??= this.#rotateMemtable(force).finally(() => {
+    this.#rotating ??= this.#rotateMemtable(force).catch((err) => {
+      // A WAL that cannot be created or synced: stop taking writes.
+      if (err instanceof IOError) this.#setBackgroundError(err);
+      throw err;
+    }).finally(() => {
       this.#rotating = undefined;
     });
     return this.#rotating;
@@ -771,19 +791,32 @@ export class DB implements AsyncDisposable {
     const ready = Promise.all([
       this.#walReady,
       older.sync(),
-      this.#fs.syncDir(this.#dir),
+      syncDir(this.#fs, this.#dir),
     ]).then(() => {});
     this.#walReady = ready;
     ready.then(() => {
       if (this.#walReady === ready) this.#walReady = RESOLVED;
     }, (err) => this.#setBackgroundError(err));
-    this.#flushing ??= this.#flushImmutables().catch((err) =>
+    this.#startFlush();
+  }
+
+  /** Flushes the immutable memtables in the background, unless it runs. */
+  #startFlush(): void {
+    if (this.#flushing) return;
+    this.#flushing = this.#flushImmutables().catch((err) =>
       this.#setBackgroundError(err)
-    )
-      .finally(() => {
-        this.#flushing = undefined;
-        this.#changed.notify();
-      });
+    ).finally(() => {
+      this.#flushing = undefined;
+      this.#changed.notify();
+      // A rotation after the loop's last look, before this ran, found the
+      // flush still running and left its memtable to it.
+      if (
+        this.#imms.length > 0 && !this.#closing &&
+        this.#bgError === undefined
+      ) {
+        this.#startFlush();
+      }
+    });
   }
 
   /**
@@ -799,7 +832,7 @@ export class DB implements AsyncDisposable {
       const { mem, wal } = this.#imms[0]!;
       const meta = await this.#writeLevel0(mem);
       await wal.close(); // waits for sync writers still queued on it
-      await this.#fs.syncDir(this.#dir); // the new WALs' and the table's entries
+      await syncDir(this.#fs, this.#dir); // the new WALs' and the table's entries
       failpoint("flush:table-synced");
       const edit: VersionEdit = {
         // The oldest WAL still needed: the next immutable's, or the live one.
@@ -1111,6 +1144,10 @@ export class DB implements AsyncDisposable {
           );
         }
       });
+    } catch (err) {
+      // A disk error stops writes, as it does in a background compaction.
+      if (err instanceof IOError) this.#setBackgroundError(err);
+      throw err;
     } finally {
       this.#manualCompactions--;
     }
@@ -1151,6 +1188,8 @@ export class DB implements AsyncDisposable {
     }).catch((err) => this.#setBackgroundError(err)).finally(() => {
       this.#compacting = undefined;
       this.#changed.notify();
+      // A flush after the loop's last look may have made level 0 need one.
+      this.#scheduleCompaction();
     });
   }
 
@@ -1199,7 +1238,7 @@ export class DB implements AsyncDisposable {
         outputNumbers: reserved,
       });
       if (result.aborted) return;
-      await this.#fs.syncDir(this.#dir);
+      await syncDir(this.#fs, this.#dir);
       failpoint("compaction:outputs-synced");
       edit.added = result.outputs.map((f): [number, FileMeta] => [outLevel, f]);
       await this.#versions.logAndApply(edit);
@@ -1244,7 +1283,15 @@ export class DB implements AsyncDisposable {
     // has stopped.
     if (this.#options.readOnly || this.#closed) return;
     if (this.#closing && !final) return;
+    // After a disk error nothing on disk may be taken as obsolete: a
+    // manifest edit that failed may still be there for the next open.
+    if (this.#bgError !== undefined || this.#versions.failure !== undefined) {
+      return;
+    }
     const names = await this.#fs.list(this.#dir);
+    if (this.#bgError !== undefined || this.#versions.failure !== undefined) {
+      return;
+    }
     // Decide in one synchronous step after listing: the live set must not
     // go stale while outputs in flight move from pending to live.
     const live = this.#versions.liveTableNumbers();
@@ -1272,7 +1319,7 @@ export class DB implements AsyncDisposable {
       await this.#fs.remove(join(this.#dir, name)).catch(() => {});
       failpoint("obsolete:deleted-one");
     }
-    if (doomed.length > 0) await this.#fs.syncDir(this.#dir);
+    if (doomed.length > 0) await syncDir(this.#fs, this.#dir);
   }
 
   // ----------------------------------------------------------------- stats
@@ -1392,9 +1439,15 @@ export class DB implements AsyncDisposable {
       // What the last flush or compaction made obsolete.
       await this.#sweepObsoleteFiles(true).catch(() => {});
       // Memtables not flushed yet stay in their WALs: the next open replays.
-      for (const imm of this.#imms) await imm.wal.close();
-      await this.#wal?.close();
+      // Every WAL is closed even if syncing one fails.
+      let failure: unknown;
+      for (const wal of [...this.#imms.map((imm) => imm.wal), this.#wal]) {
+        await wal?.close().catch((err) => failure ??= err);
+      }
       await this.#versions.drain();
+      // A failure the writers were told of already (a background error) is
+      // not news; one that only the last sync met is.
+      if (failure !== undefined && this.#bgError === undefined) throw failure;
     } finally {
       this.#versions.close();
       this.#tables.closeAll();

@@ -21,7 +21,7 @@
 import { join } from "node:path";
 import { diskFs } from "../fs/disk_fs.ts";
 import { type FileLock, type Fs, isNotFound } from "../fs/fs.ts";
-import { LockedError, NotFoundError, StrataError } from "../util/errors.ts";
+import { IOError, LockedError, NotFoundError } from "../util/errors.ts";
 
 /** Name of the lock file inside a database directory. */
 export const LOCK_FILE_NAME = "LOCK";
@@ -62,8 +62,7 @@ export class DirectoryLock {
    * @throws {LockedError} When another handle, in this or another process,
    * holds the lock; the message names the holder's pid when known.
    * @throws {NotFoundError} When `dir` does not exist.
-   * @throws {StrataError} With code `"IO_ERROR"` when the lock file cannot
-   * be opened or written.
+   * @throws {IOError} When the lock file cannot be opened or written.
    *
    * @example The error names the holder
    * ```ts
@@ -89,13 +88,7 @@ export class DirectoryLock {
           `Cannot lock database "${dir}": the directory does not exist`,
         );
       }
-      throw new StrataError(
-        "IO_ERROR",
-        `Cannot lock database "${dir}": ${
-          err instanceof Error ? err.message : String(err)
-        }`,
-        { cause: err },
-      );
+      throw new IOError("lock", path, err);
     }
     if ("release" in result) return new DirectoryLock(dir, result);
     const text = result.holder?.trim() ?? "";

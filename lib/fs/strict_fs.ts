@@ -32,6 +32,7 @@ import type {
   ReadableFile,
   WritableFile,
 } from "./fs.ts";
+import { setImmediate } from "node:timers";
 import { MemDir, MemFs, MemInode, MemWritableFile } from "./mem_fs.ts";
 
 /** The kinds of call {@link StrictFs} counts and can fail. */
@@ -109,6 +110,15 @@ function failure(kind: "ENOSPC" | "EIO", call: FsCall, path: string): Error {
   });
 }
 
+/** Resolves after `n` turns of the event loop. */
+function waitTurns(n: number): Promise<void> {
+  return new Promise((resolve) => {
+    const step = (left: number) =>
+      left <= 0 ? resolve() : setImmediate(() => step(left - 1));
+    step(n);
+  });
+}
+
 /**
  * A strict, crashable, failable in-memory filesystem (see the module
  * documentation).
@@ -160,6 +170,13 @@ export class StrictFs extends MemFs {
   };
   /** Called before every call (a test takes crash images here). */
   observer: CallObserver | undefined;
+  /**
+   * How many event-loop turns a file sync takes, given the bytes it makes
+   * durable (none by default: syncs resolve at once). A disk takes longer
+   * to sync more bytes, so a big sync started first may finish after a
+   * small one started later: the orderings a real disk allows.
+   */
+  syncTurns: ((bytes: number) => number) | undefined;
 
   readonly #inodes = new WeakMap<MemInode, InodeState>();
   readonly #dirs = new WeakMap<MemDir, DirState>();
@@ -215,6 +232,11 @@ export class StrictFs extends MemFs {
   /** Forgets every injection not fired yet. */
   clearInjections(): void {
     this.#injections = [];
+  }
+
+  /** Injections not fired yet. */
+  get pendingInjections(): number {
+    return this.#injections.length;
   }
 
   /**
@@ -315,9 +337,23 @@ export class StrictFs extends MemFs {
       s.base = undefined;
       return Promise.reject(err);
     }
-    s.synced = inode.size;
-    s.base = undefined;
-    return Promise.resolve();
+    const size = inode.size;
+    const done = () => {
+      // Bytes appended while the sync ran are not covered by it.
+      if (this.#dead) throw new Error("StrictFs: the filesystem crashed");
+      if (s.base !== undefined) {
+        s.synced = size;
+        s.base = undefined;
+      } else if (size > s.synced) {
+        s.synced = size;
+      }
+    };
+    const turns = this.syncTurns?.(Math.max(0, size - s.synced)) ?? 0;
+    if (turns <= 0) {
+      done();
+      return Promise.resolve();
+    }
+    return waitTurns(turns).then(done);
   }
 
   /** @internal Checks that the filesystem is alive, for handles. */

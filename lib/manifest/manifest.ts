@@ -31,7 +31,7 @@ import { fromHex, toHex } from "../util/bytes.ts";
 import { diskFs } from "../fs/disk_fs.ts";
 import { type Fs, type WritableFile, writeAll } from "../fs/fs.ts";
 import { crc32c } from "../util/crc32c.ts";
-import { CorruptionError, StrataError } from "../util/errors.ts";
+import { CorruptionError, IOError, StrataError } from "../util/errors.ts";
 import type { FileMeta, VersionEdit } from "./version.ts";
 
 /** "SMAN" read as a little-endian u32: tells a manifest from other files. */
@@ -252,6 +252,12 @@ export function readManifest(
         dropReason = "checksum mismatch in the final record";
         break;
       }
+      // A file extended before its bytes reached the disk reads as zeros
+      // past them: a torn append too, with nothing after it.
+      if (isZeros(data, pos + 4)) {
+        dropReason = "the final record reads as zeros";
+        break;
+      }
       throw new CorruptionError(path, pos, "manifest record checksum mismatch");
     }
     edits.push(
@@ -268,6 +274,11 @@ export function readManifest(
   };
   if (dropReason !== undefined) contents.dropReason = dropReason;
   return contents;
+}
+
+function isZeros(data: Uint8Array, from: number): boolean {
+  for (let i = from; i < data.length; i++) if (data[i] !== 0) return false;
+  return true;
 }
 
 /**
@@ -289,7 +300,7 @@ export class ManifestWriter {
   readonly path: string;
   #file: WritableFile | undefined;
   #size: number;
-  #failed = false;
+  #failure: IOError | undefined;
 
   private constructor(path: string, file: WritableFile, size: number) {
     this.path = path;
@@ -308,12 +319,22 @@ export class ManifestWriter {
     path: string,
     fs: Fs = diskFs,
   ): Promise<ManifestWriter> {
-    const file = await fs.create(path);
+    let file: WritableFile;
+    try {
+      file = await fs.create(path);
+    } catch (err) {
+      throw new IOError("create", path, err);
+    }
     const header = new Uint8Array(HEADER_BYTES);
     const view = new DataView(header.buffer);
     view.setUint32(0, MANIFEST_MAGIC, true);
     view.setUint32(4, MANIFEST_VERSION, true);
-    writeAll(file, header);
+    try {
+      writeAll(file, header);
+    } catch (err) {
+      file.close();
+      throw new IOError("write", path, err);
+    }
     return new ManifestWriter(path, file, HEADER_BYTES);
   }
 
@@ -331,7 +352,12 @@ export class ManifestWriter {
     validBytes: number,
     fs: Fs = diskFs,
   ): Promise<ManifestWriter> {
-    const file = await fs.openAppend(path, validBytes);
+    let file: WritableFile;
+    try {
+      file = await fs.openAppend(path, validBytes);
+    } catch (err) {
+      throw new IOError("open", path, err);
+    }
     return new ManifestWriter(path, file, validBytes);
   }
 
@@ -347,17 +373,24 @@ export class ManifestWriter {
    */
   async append(edit: VersionEdit): Promise<void> {
     const file = this.#file;
-    if (!file || this.#failed) {
-      throw new StrataError("IO", `Manifest "${this.path}" is not writable`);
+    if (this.#failure) throw this.#failure;
+    if (!file) {
+      throw new StrataError(
+        "CLOSED",
+        `Cannot append to manifest "${this.path}": it is closed`,
+      );
     }
     const record = encodeEditRecord(edit);
+    let step: "write" | "sync" = "write";
     try {
       writeAll(file, record);
+      step = "sync";
       await file.syncData();
     } catch (err) {
-      // The record may be half written: a later append would follow garbage.
-      this.#failed = true;
-      throw err;
+      // The record may be half written (a later append would follow
+      // garbage), or its sync failed (and may not be retried as if safe).
+      this.#failure = new IOError(step, this.path, err);
+      throw this.#failure;
     }
     this.#size += record.length;
   }

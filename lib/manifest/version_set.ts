@@ -13,7 +13,7 @@
 import { basename, join } from "node:path";
 import { diskFs } from "../fs/disk_fs.ts";
 import { type Fs, isNotFound, writeAll } from "../fs/fs.ts";
-import { CorruptionError, StrataError } from "../util/errors.ts";
+import { CorruptionError, IOError, StrataError } from "../util/errors.ts";
 import { failpoint } from "../util/failpoints.ts";
 import {
   logFileName,
@@ -72,6 +72,12 @@ export class VersionSet {
   readonly compactPointers: (Uint8Array | undefined)[] = new Array(NUM_LEVELS);
   /** Number of the live manifest. */
   manifestNumber = 0;
+  /**
+   * Set once an edit failed to become durable: from then on edits are
+   * refused, and files must not be deleted, since the disk may hold the
+   * failed edit (the next open reads it) or not.
+   */
+  failure: unknown = undefined;
   /** The torn final record recovery dropped from the manifest, if any. */
   droppedTail:
     | { file: string; offset: number; bytes: number; reason: string }
@@ -255,15 +261,24 @@ export class VersionSet {
         "The manifest is not open for writing",
       );
     }
+    if (this.failure !== undefined) throw this.failure;
     edit.nextFileNumber = this.nextFileNumber;
     if (edit.lastSequence === undefined) edit.lastSequence = this.lastSequence;
     const next = this.current.apply(edit, manifest.path);
     // Nothing of the edit is published (version, log number) until it is
     // durable: a reader of logNumber may delete the WALs it covers.
-    if (manifest.size > VersionSet.manifestRewriteBytes) {
-      await this.#writeNewManifest(this.newFileNumber(), next, edit);
-    } else {
-      await manifest.append(edit);
+    try {
+      if (manifest.size > VersionSet.manifestRewriteBytes) {
+        await this.#writeNewManifest(this.newFileNumber(), next, edit);
+      } else {
+        await manifest.append(edit);
+      }
+    } catch (err) {
+      // The edit may or may not be on disk, and CURRENT may or may not
+      // name a new manifest: nothing may be decided from this state, so no
+      // later edit is taken and no file may be deleted (see `failure`).
+      this.failure = err;
+      throw err;
     }
     this.#absorbCounters(edit);
     this.current = next;
@@ -318,11 +333,15 @@ export class VersionSet {
     try {
       if (number >= this.nextFileNumber) this.nextFileNumber = number + 1;
       await writer.append(this.#snapshotEdit(version, pending));
+      // The manifest's name must be durable before CURRENT can name it: a
+      // power loss may keep the rename and lose an unsynced creation.
+      await syncDir(this.fs, this.dir);
       failpoint("manifest:new-written");
       await setCurrent(this.dir, number, basename(path), this.fs);
     } catch (err) {
+      // Not removed: CURRENT may already name it (a rename whose directory
+      // sync failed). A later rewrite, with a higher number, sweeps it.
       writer.close();
-      await this.fs.remove(path).catch(() => {});
       throw err;
     }
     const old = this.#manifest;
@@ -409,14 +428,49 @@ export async function setCurrent(
   await fs.remove(temp).catch((err) => {
     if (!isNotFound(err)) throw err;
   });
-  const file = await fs.create(temp);
+  let step = "create";
   try {
-    writeAll(file, new TextEncoder().encode(manifestName + "\n"));
-    await file.syncData();
-  } finally {
-    file.close();
+    const file = await fs.create(temp);
+    try {
+      step = "write";
+      writeAll(file, new TextEncoder().encode(manifestName + "\n"));
+      step = "sync";
+      await file.syncData();
+    } finally {
+      file.close();
+    }
+  } catch (err) {
+    throw new IOError(step, temp, err);
   }
   failpoint("current:temp-written");
-  await fs.rename(temp, join(dir, "CURRENT"));
-  await fs.syncDir(dir);
+  const current = join(dir, "CURRENT");
+  try {
+    await fs.rename(temp, current);
+  } catch (err) {
+    throw new IOError("rename", temp, err);
+  }
+  await syncDir(fs, dir);
+}
+
+/**
+ * Makes the entries of `dir` durable ({@link Fs.syncDir}), naming the
+ * directory when it fails.
+ *
+ * @param fs The filesystem.
+ * @param dir The directory.
+ * @throws {IOError} When the sync fails.
+ *
+ * @example
+ * ```ts
+ * import { syncDir } from "./version_set.ts";
+ * import { MemFs } from "../fs/mem_fs.ts";
+ * await syncDir(new MemFs(), "/");
+ * ```
+ */
+export async function syncDir(fs: Fs, dir: string): Promise<void> {
+  try {
+    await fs.syncDir(dir);
+  } catch (err) {
+    throw new IOError("sync directory", dir, err);
+  }
 }

@@ -22,7 +22,7 @@ import type { Fs, ReadableFile } from "../fs/fs.ts";
 import { Block, BlockIterator, compareRange, EMPTY_BLOCK } from "./block.ts";
 import type { BlockCache } from "./block_cache.ts";
 import { BloomFilter } from "./bloom.ts";
-import { ClosedError, CorruptionError } from "../util/errors.ts";
+import { ClosedError, CorruptionError, IOError } from "../util/errors.ts";
 import {
   compareInternal,
   type EntryType,
@@ -713,10 +713,14 @@ export class SSTableReader {
   /** Reads up to `length` bytes at `position` into `buf`; returns how many. */
   private readInto(buf: Uint8Array, position: number, length: number): number {
     let done = 0;
-    while (done < length) {
-      const n = this.file.readAt(buf, done, length - done, position + done);
-      if (n === 0) break;
-      done += n;
+    try {
+      while (done < length) {
+        const n = this.file.readAt(buf, done, length - done, position + done);
+        if (n <= 0) break;
+        done += n;
+      }
+    } catch (err) {
+      throw new IOError("read", this.path, err);
     }
     return done;
   }

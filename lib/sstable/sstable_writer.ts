@@ -12,7 +12,7 @@ import { diskFs } from "../fs/disk_fs.ts";
 import { type Fs, isNotFound, type WritableFile } from "../fs/fs.ts";
 import { BlockBuilder } from "./block.ts";
 import { BloomFilterBuilder } from "./bloom.ts";
-import { ClosedError, InvalidArgumentError } from "../util/errors.ts";
+import { ClosedError, InvalidArgumentError, IOError } from "../util/errors.ts";
 import {
   type EntryType,
   MAX_SEQUENCE,
@@ -126,7 +126,7 @@ export class SSTableWriter {
    * @param fs The filesystem (the real one by default).
    * @returns The writer.
    * @throws {InvalidArgumentError} On bad options.
-   * @throws {Deno.errors.AlreadyExists} When the file exists.
+   * @throws {IOError} When the file cannot be created (it exists, say).
    */
   static create(
     path: string,
@@ -141,7 +141,12 @@ export class SSTableWriter {
     }
     // Validates bloomBitsPerKey before the file exists.
     new BloomFilterBuilder(bloomBitsPerKey);
-    const file = fs.createSync(path);
+    let file: WritableFile;
+    try {
+      file = fs.createSync(path);
+    } catch (err) {
+      throw new IOError("create", path, err);
+    }
     return new SSTableWriter(file, path, options, fs);
   }
 
@@ -233,7 +238,11 @@ export class SSTableWriter {
       encodeFooter({ filter, properties, index, version: FORMAT_VERSION }),
     );
     this.flush();
-    await this.file.syncData();
+    try {
+      await this.file.syncData();
+    } catch (err) {
+      throw new IOError("sync", this.path, err);
+    }
     this.file.close();
     this.state = "finished";
     return {
@@ -336,7 +345,7 @@ export class SSTableWriter {
       }
     } catch (err) {
       this.state = "failed";
-      throw err;
+      throw new IOError("write", this.path, err);
     }
   }
 }

@@ -180,3 +180,40 @@ export class ExistsError extends StrataError {
     super("EXISTS", message);
   }
 }
+
+/**
+ * A filesystem call failed: a full disk (`ENOSPC`), an I/O error (`EIO`),
+ * a permission refused. The message names the operation and the file;
+ * `cause` is the error the filesystem threw. After a failed write or sync
+ * the database refuses further writes (nobody can tell which bytes reached
+ * the disk); reads go on, and a reopen recovers.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IOError } from "./errors.ts";
+ * const err = new IOError("sync", "db/000005.log", new Error("Input/output error (os error 5)"));
+ * assert(err.code === "IO_ERROR" && err.operation === "sync");
+ * assert.match(err.message, /Cannot sync "db\/000005.log": Input\/output error/);
+ * ```
+ */
+export class IOError extends StrataError {
+  /** What was being done: `"write"`, `"sync"`, `"create"`, `"rename"`… */
+  readonly operation: string;
+  /** The file or directory it was done to. */
+  readonly file: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param operation What was being done.
+   * @param file The file or directory.
+   * @param cause What the filesystem threw.
+   */
+  constructor(operation: string, file: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super("IO_ERROR", `Cannot ${operation} "${file}": ${reason}`, { cause });
+    this.operation = operation;
+    this.file = file;
+  }
+}

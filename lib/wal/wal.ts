@@ -40,7 +40,8 @@ import {
   ClosedError,
   CorruptionError,
   InvalidArgumentError,
-  StrataError,
+  IOError,
+  type StrataError,
 } from "../util/errors.ts";
 import {
   type EntryType,
@@ -376,7 +377,12 @@ export class WalWriter {
    * ```
    */
   static async create(path: string, fs: Fs = diskFs): Promise<WalWriter> {
-    const file = await fs.create(path);
+    let file: WritableFile;
+    try {
+      file = await fs.create(path);
+    } catch (err) {
+      throw new IOError("create", path, err);
+    }
     try {
       const header = new Uint8Array(WAL_HEADER_SIZE);
       const view = new DataView(header.buffer);
@@ -389,7 +395,7 @@ export class WalWriter {
       await file.syncData();
     } catch (err) {
       file.close();
-      throw err;
+      throw new IOError("write", path, err);
     }
     return new WalWriter(path, file, WAL_HEADER_SIZE);
   }
@@ -423,15 +429,14 @@ export class WalWriter {
     }
   }
 
-  #fail(err: unknown, what: string): StrataError {
-    if (this.#failure === null) {
-      const reason = err instanceof Error ? err.message : String(err);
-      this.#failure = new StrataError(
-        "IO_ERROR",
-        `Cannot use WAL "${this.#path}": a ${what} failed, so later writes are refused (${reason})`,
-        { cause: err },
-      );
-    }
+  /**
+   * Records the first failure: every later append and sync throws it. A
+   * failed sync is never retried as if the data were safe: after a failed
+   * `fdatasync` the kernel may have dropped the dirty pages, and a second
+   * one would succeed without them.
+   */
+  #fail(err: unknown, what: "write" | "sync"): StrataError {
+    this.#failure ??= new IOError(what, this.#path, err);
     return this.#failure;
   }
 
@@ -487,7 +492,7 @@ export class WalWriter {
    * @throws {InvalidArgumentError} On a bad batch (see
    * {@link encodeWalRecord}); nothing is written.
    * @throws {ClosedError} After {@link WalWriter.close}.
-   * @throws {StrataError} With code `"IO_ERROR"` when the write fails, and
+   * @throws {IOError} when the write fails, and
    * on every append after a failed write or sync.
    *
    * @example Append a batch of two
@@ -578,7 +583,7 @@ export class WalWriter {
    * @param value The value (ignored for a delete).
    * @throws {InvalidArgumentError} On a bad sequence or type.
    * @throws {ClosedError} After {@link WalWriter.close}.
-   * @throws {StrataError} With code `"IO_ERROR"` as for `append`.
+   * @throws {IOError} as for `append`.
    *
    * @example Log one put
    * ```ts
@@ -620,7 +625,7 @@ export class WalWriter {
    * nothing new was appended.
    *
    * @returns A promise that resolves once those bytes are durable.
-   * @throws {StrataError} With code `"IO_ERROR"` when the sync fails (and
+   * @throws {IOError} when the sync fails (and
    * for every later append or sync).
    *
    * @example Concurrent syncs share one fdatasync

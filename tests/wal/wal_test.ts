@@ -5,7 +5,7 @@ import {
   ClosedError,
   CorruptionError,
   InvalidArgumentError,
-  StrataError,
+  IOError,
 } from "../../lib/util/errors.ts";
 import {
   type EntryType,
@@ -591,7 +591,9 @@ Deno.test("wal: create refuses an existing file", async () => {
     await Deno.writeFile(path, b("precious"));
     await assert.rejects(
       () => WalWriter.create(path),
-      Deno.errors.AlreadyExists,
+      (err: unknown) =>
+        err instanceof IOError && err.operation === "create" &&
+        err.cause instanceof Deno.errors.AlreadyExists,
     );
     assert.deepEqual(await Deno.readFile(path), b("precious"));
   });
@@ -666,7 +668,7 @@ console.log(JSON.stringify(out));
       await child.status;
       const out = JSON.parse(text.trim());
       assert.ok(out.appended > 0 && out.appended < 100);
-      assert.equal(out.error, StrataError.name);
+      assert.equal(out.error, IOError.name);
       assert.equal(out.code, "IO_ERROR");
       assert.equal(out.again, "IO_ERROR");
       assert.equal(out.sync, "IO_ERROR");
