@@ -10,8 +10,12 @@ import { logFileName, parseFileName } from "../util/filenames.ts";
 import { MAX_SEQUENCE } from "../iterator/internal_key.ts";
 import { MemTable } from "../memtable/memtable.ts";
 import type { MemTablePool } from "../memtable/memtable_pool.ts";
-import type { VersionSet } from "../manifest/version_set.ts";
-import { replayWal } from "../wal/wal.ts";
+import { syncDir, type VersionSet } from "../manifest/version_set.ts";
+import type { VersionEdit } from "../manifest/version.ts";
+import type { BackgroundWork } from "./background_work.ts";
+import type { EngineState } from "./engine_state.ts";
+import type { ObsoleteFileSweeper } from "./obsolete_files.ts";
+import { replayWal, WalWriter } from "../wal/wal.ts";
 
 /** What recovery found in the WALs when the database was opened. */
 export interface RecoveryReport {
@@ -126,4 +130,59 @@ export async function replayLogs(
     throw new StrataError("SEQUENCE", "Sequence numbers exhausted");
   }
   return { mem, report, lastSequence };
+}
+
+/**
+ * After replay, on a writable open: writes what the old WALs held to a
+ * level-0 table, starts a fresh WAL, records both in the manifest, deletes
+ * the old WALs and any debris, and lets compaction start.
+ *
+ * @param state The database's state, its memtable holding what replay found.
+ * @param background Writes the level-0 table and schedules compaction.
+ * @param sweeper Deletes what the new state makes obsolete.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DB } from "./db.ts";
+ * import { MemFs } from "../fs/mem_fs.ts";
+ * const fs = new MemFs();
+ * const db = await DB.open("/db", { fs });
+ * await db.put("k", "v");
+ * await db.close();
+ * // Reopening replays the WAL into a table (finishRecovery) and starts a new WAL.
+ * const again = await DB.open("/db", { fs });
+ * assert.equal(again.stats().levels[0]!.files, 1);
+ * await again.close();
+ * ```
+ */
+export async function finishRecovery(
+  state: EngineState,
+  background: BackgroundWork,
+  sweeper: ObsoleteFileSweeper,
+): Promise<void> {
+  const edit: VersionEdit = {};
+  if (state.mem.count > 0) {
+    // On the worker, though open waits for it and the main thread would
+    // open faster (190 ms instead of 235 for bench:peers' database of
+    // 83,000 recovered entries, and no image to copy): the compaction
+    // that often follows a reopen then finds the worker's JIT warm, and
+    // the reads meanwhile ran about 5% faster (10 runs each).
+    const meta = await background.writeLevel0(state.mem);
+    if (meta) edit.added = [[0, meta]];
+    state.mem.retire();
+    state.mem = new MemTable(state.memPool);
+  }
+  state.walNumber = state.versions.newFileNumber();
+  state.wal = await WalWriter.create(
+    logFileName(state.dir, state.walNumber),
+    state.fs,
+  );
+  await syncDir(state.fs, state.dir);
+  edit.logNumber = state.walNumber;
+  edit.lastSequence = state.lastSequence;
+  await state.versions.logAndApply(edit);
+  for (const f of edit.added ?? []) state.pendingOutputs.delete(f[1].number);
+  await sweeper.request();
+  background.scheduleCompaction();
 }
