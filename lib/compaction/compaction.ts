@@ -32,6 +32,8 @@ import {
   type Version,
 } from "../manifest/version.ts";
 
+const EMPTY = new Uint8Array(0);
+
 /**
  * The open options that shape the levels: the engine's `ResolvedOptions`
  * has them all.
@@ -281,6 +283,62 @@ export function isTrivialMove(plan: CompactionPlan): boolean {
 }
 
 /** How a merge writes its output and what it may drop. */
+/**
+ * Which entries carry an expiry time, and where: for user keys that start
+ * with `keyPrefix`, the 8 bytes at `offset` of the value are the time in
+ * milliseconds since the epoch (unsigned, little-endian) after which the
+ * entry is gone; 0 means never. `openKv` stores `expireIn` this way.
+ */
+export interface ValueExpiry {
+  /** User keys that start with these bytes carry an expiry. */
+  keyPrefix: Uint8Array;
+  /** Where in such a value the expiry time is. */
+  offset: number;
+}
+
+/**
+ * Whether a put of `value` under `key` has expired at `nowMs`.
+ *
+ * @param expiry Which entries carry an expiry, and where.
+ * @param key The user key.
+ * @param value The value.
+ * @param nowMs The time, in milliseconds since the epoch.
+ * @returns True when it carries an expiry time at or before `nowMs`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isExpired } from "./compaction.ts";
+ * const expiry = { keyPrefix: new Uint8Array([1]), offset: 0 };
+ * const value = new Uint8Array(8);
+ * new DataView(value.buffer).setBigUint64(0, 1000n, true);
+ * assert(isExpired(expiry, new Uint8Array([1, 7]), value, 1000));
+ * assert(!isExpired(expiry, new Uint8Array([1, 7]), value, 999));
+ * assert(!isExpired(expiry, new Uint8Array([2, 7]), value, 5000));
+ * ```
+ */
+export function isExpired(
+  expiry: ValueExpiry,
+  key: Uint8Array,
+  value: Uint8Array,
+  nowMs: number,
+): boolean {
+  const prefix = expiry.keyPrefix;
+  if (key.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) {
+    if (key[i] !== prefix[i]) return false;
+  }
+  const at = expiry.offset;
+  if (value.length < at + 8) return false;
+  // Two u32 halves: a Number holds every millisecond time exactly.
+  const lo = (value[at]! | value[at + 1]! << 8 | value[at + 2]! << 16 |
+    value[at + 3]! << 24) >>> 0;
+  const hi = (value[at + 4]! | value[at + 5]! << 8 | value[at + 6]! << 16 |
+    value[at + 7]! << 24) >>> 0;
+  const time = hi * 0x1_0000_0000 + lo;
+  return time !== 0 && time <= nowMs;
+}
+
 export interface MergeOptions {
   /** Database directory. */
   dir: string;
@@ -300,6 +358,12 @@ export interface MergeOptions {
   smallestSnapshot?: number;
   /** True when no level below the output may hold `key`. */
   isBottomForKey?: (key: Uint8Array) => boolean;
+  /**
+   * Entries that carry an expiry time (see {@link ValueExpiry}): a put
+   * whose time has passed becomes a tombstone, which hides its older
+   * versions and is itself dropped where tombstones are.
+   */
+  expiry?: ValueExpiry & { nowMs: number };
   /** Hands out a file number for each output table. */
   newFileNumber: () => number;
   /** Asked between slices; true stops the merge and deletes its output. */
@@ -364,6 +428,7 @@ export async function mergeToTables(
   let newerSeq = Infinity; // none yet: never "visible to every reader"
   const snapshot = options.smallestSnapshot;
   const fs = options.fs ?? diskFs;
+  const expiry = options.expiry;
 
   const finishWriter = async () => {
     if (!writer) return;
@@ -404,7 +469,15 @@ export async function mergeToTables(
       entriesRead++;
       const key = source.key();
       const seq = source.seq();
-      const type = source.type();
+      let type = source.type();
+      let value = type === TYPE_DELETE ? EMPTY : source.value();
+      if (
+        expiry !== undefined && type !== TYPE_DELETE &&
+        isExpired(expiry, key, value, expiry.nowMs)
+      ) {
+        type = TYPE_DELETE; // gone: hides what is older, like a delete
+        value = EMPTY;
+      }
       const newKey = !sameKey(key, currentKey, currentLength);
       if (newKey) {
         if (key.length > currentKey.length) {
@@ -446,7 +519,7 @@ export async function mergeToTables(
             fs,
           );
         }
-        writer.add(key, seq, type, source.value());
+        writer.add(key, seq, type, value);
       }
       source.next();
     }

@@ -13,7 +13,11 @@ import { diskFs } from "../fs/disk_fs.ts";
 import type { Fs } from "../fs/fs.ts";
 import { BlockCache } from "../sstable/block_cache.ts";
 import { compareBytes } from "../util/bytes.ts";
-import { type MergeResult, mergeToTables } from "./compaction.ts";
+import {
+  type MergeResult,
+  mergeToTables,
+  type ValueExpiry,
+} from "./compaction.ts";
 import { StrataError } from "../util/errors.ts";
 import type { InternalIterator } from "../iterator/internal_key.ts";
 import { LevelIterator } from "../manifest/level_iterator.ts";
@@ -44,6 +48,8 @@ export interface CompactionJob {
   deeperLevels: FileMeta[][];
   /** File numbers reserved for the outputs, used in order. */
   outputNumbers: number[];
+  /** Entries that carry an expiry time, and the time to judge them at. */
+  expiry?: ValueExpiry & { nowMs: number };
 }
 
 /** Where and how a flush writes its table. */
@@ -223,6 +229,7 @@ export async function runCompactionJob(
       bloomBitsPerKey: job.bloomBitsPerKey,
       targetFileSize: job.targetFileSize,
       smallestSnapshot: job.smallestSnapshot,
+      ...(job.expiry ? { expiry: job.expiry } : {}),
       isBottomForKey: (key) =>
         job.deeperLevels.every((files) => !levelHolds(files, key)),
       newFileNumber: () => {

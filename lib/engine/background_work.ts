@@ -266,6 +266,9 @@ export class BackgroundWork {
         smallestSnapshot: state.snapshots.oldest(state.lastSequence),
         deeperLevels,
         outputNumbers: reserved,
+        ...(state.options.valueExpiry
+          ? { expiry: { ...state.options.valueExpiry, nowMs: Date.now() } }
+          : {}),
       });
       if (result.aborted) return;
       await syncDir(state.fs, state.dir);

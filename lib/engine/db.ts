@@ -298,6 +298,28 @@ export class DB implements AsyncDisposable {
     );
   }
 
+  /**
+   * Makes every write that has resolved so far durable, as if each had
+   * been written with `sync: true`: one `fdatasync` that concurrent
+   * callers share (group commit). A layer above that applies writes in a
+   * critical section and then waits for durability outside it calls this
+   * (`openKv` does).
+   *
+   * @returns Resolves once those writes are on stable storage.
+   * @throws {StrataError} After a disk failure.
+   *
+   * @example
+   * ```ts
+   * import { DB } from "./db.ts";
+   * await using db = await DB.open(":memory:");
+   * await db.put("a", "1"); // applied, handed to the OS
+   * await db.sync(); // and now durable
+   * ```
+   */
+  sync(): Promise<void> {
+    return this.#writes.sync();
+  }
+
   #syncOption(options: WriteOptions | undefined): boolean {
     const fallback = this.#state.options.sync;
     if (options === undefined) return fallback;
@@ -343,6 +365,36 @@ export class DB implements AsyncDisposable {
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /**
+   * The synchronous form of {@link DB.get}: the same read, returned rather
+   * than resolved, for callers that want LMDB's calling convention (no
+   * promise to allocate and await). A loop of these never yields to the
+   * event loop: the caller decides when it does.
+   *
+   * @param key The key.
+   * @param options `snapshot` reads as of that snapshot.
+   * @returns A fresh copy of the value, or `undefined` when absent.
+   * @throws {CorruptionError} A table block on the way failed its checksum.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DB } from "./db.ts";
+   * await using db = await DB.open(":memory:");
+   * await db.put("k", "v");
+   * assert.equal(new TextDecoder().decode(db.getSync("k")), "v");
+   * assert.equal(db.getSync("missing"), undefined);
+   * ```
+   */
+  getSync(key: Bytes, options?: ReadOptions): Uint8Array | undefined {
+    const reads = this.#reads;
+    const k = toLookupKey(key);
+    const seq = options === undefined
+      ? this.#state.lastSequence
+      : reads.snapshotSequence(readOptionsSnapshot(options));
+    return reads.getSync(k, seq);
   }
 
   /**

@@ -7,6 +7,7 @@
 
 import { diskFs } from "../fs/disk_fs.ts";
 import type { Fs } from "../fs/fs.ts";
+import type { ValueExpiry } from "../compaction/compaction.ts";
 import { InvalidArgumentError } from "../util/errors.ts";
 
 /**
@@ -51,6 +52,15 @@ export interface OpenOptions {
    * remembers what was synced and can simulate power loss, for tests.
    */
   fs?: Fs;
+  /**
+   * Entries that carry an expiry time [none]: for keys that start with
+   * `keyPrefix`, the 8 bytes at `offset` of the value are a time in
+   * milliseconds since the epoch (unsigned, little-endian; 0: never) after
+   * which compaction drops the entry (as if deleted). Reads do not look at
+   * it: the layer that writes such values filters them (`openKv` does, for
+   * `expireIn`).
+   */
+  valueExpiry?: ValueExpiry | null;
 }
 
 /** {@link OpenOptions} with every field present. */
@@ -72,6 +82,7 @@ export const DEFAULT_OPTIONS: Readonly<ResolvedOptions> = Object.freeze({
   levelSizeMultiplier: 10,
   backgroundWorker: true,
   fs: diskFs,
+  valueExpiry: null,
 });
 
 // Inclusive ranges. The bounds keep a database usable (a 1 KiB memtable is
@@ -120,6 +131,10 @@ export function resolveOptions(options: unknown): ResolvedOptions {
       out.fs = checkFs(value);
       continue;
     }
+    if (name === "valueExpiry") {
+      out.valueExpiry = checkValueExpiry(value);
+      continue;
+    }
     const expected = typeof DEFAULT_OPTIONS[name as keyof ResolvedOptions];
     if (expected === "boolean") {
       if (typeof value !== "boolean") {
@@ -162,6 +177,22 @@ const FS_METHODS = [
   "lock",
   "lockShared",
 ] as const;
+
+function checkValueExpiry(value: unknown): ValueExpiry | null {
+  if (value === null) return null;
+  const v = value as Partial<ValueExpiry> | null;
+  if (
+    typeof value !== "object" || !(v?.keyPrefix instanceof Uint8Array) ||
+    !Number.isSafeInteger(v.offset) || v.offset! < 0
+  ) {
+    throw new InvalidArgumentError(
+      `Invalid option "valueExpiry": ${
+        describe(value)
+      } is not { keyPrefix: Uint8Array, offset: integer >= 0 }`,
+    );
+  }
+  return { keyPrefix: v.keyPrefix.slice(), offset: v.offset! };
+}
 
 function checkFs(value: unknown): Fs {
   const missing = FS_METHODS.find((m) =>

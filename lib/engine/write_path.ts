@@ -171,6 +171,24 @@ export class WritePath {
     });
   }
 
+  /**
+   * Makes every write applied so far durable: one `fdatasync` shared with
+   * every concurrent caller (group commit), and the final syncs of older
+   * WALs a rotation left.
+   */
+  sync(): Promise<void> {
+    const state = this.#state;
+    try {
+      state.checkOpen();
+      const wal = state.wal;
+      if (wal === undefined) return RESOLVED; // readOnly: nothing written
+      if (state.bgError !== undefined) state.checkWritable(); // throws it
+      return this.#syncWal(wal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
   #needsRoom(): boolean {
     const state = this.#state;
     return state.mem.approximateBytes >= state.options.memtableSize ||
