@@ -63,3 +63,10 @@ export {
   type VerifyProblem,
   type VerifyReport,
 } from "./lib/tools/verify.ts";
+export { openKv, type OpenKvOptions } from "./lib/kv/open_kv.ts";
+export { Kv, KvListIterator } from "./lib/kv/kv.ts";
+export { AtomicOperation } from "./lib/kv/kv_atomic.ts";
+export { KvU64 } from "./lib/kv/kv_u64.ts";
+export { MemFs } from "./lib/fs/mem_fs.ts";
+export { StrictFs } from "./lib/fs/strict_fs.ts";
+export type { Fs } from "./lib/fs/fs.ts";
