@@ -4,12 +4,14 @@
  * (`npm:classic-level`) and LMDB (`npm:lmdb`). Each engine runs in its own
  * process (`bench/peer_runner.ts`) in a fresh directory, with the same
  * seeded keys. Writes `peers-<N>.md` (table), `peers-<N>.svg` (chart) and
- * `peers-<N>.json` (raw lines) to `--out`, and prints the markdown.
+ * `peers-<N>.json` (raw lines) to `--out`, and prints the markdown. Then the
+ * Deno KV API section (`bench/kv_peers.ts`): Strata's `openKv` beside Deno
+ * KV, written to `kv-<scale>.md`.
  *
  * ```sh
  * deno run -A bench/peers.ts [--num 200000] [--engines strata,sqlite,denokv]
  *   [--optional] [--benchmarks fillseq,readrandom,…] [--out bench/results]
- *   [--dir /tmp] [--seed 301]
+ *   [--dir /tmp] [--seed 301] [--kv-scale 2000 | --no-kv]
  * deno run -A bench/peers.ts --render bench/results/peers-200000.json
  * ```
  *
@@ -28,6 +30,7 @@ import { DEFAULT_SEED } from "./peers/keys.ts";
 import { describeMachine, loadAverage } from "./peers/machine.ts";
 import type { PeerRun } from "./peers/peer_run.ts";
 import { renderReport } from "./peers/report.ts";
+import { runKvPeers } from "./kv_peers.ts";
 import {
   parseWorkloads,
   type RunnerLine,
@@ -47,6 +50,8 @@ export interface PeersArgs {
   command: string;
   /** Re-render the report and chart of this saved `peers-<N>.json`, run nothing. */
   render: string | undefined;
+  /** One-writer writes of the Deno KV API section; 0 skips it. */
+  kvScale: number;
 }
 
 const DEFAULT_NUM = 200_000;
@@ -79,9 +84,17 @@ export function parsePeersArgs(args: string[]): PeersArgs {
       dir: { type: "string" },
       render: { type: "string" },
       seed: { type: "string", default: String(DEFAULT_SEED) },
+      "kv-scale": { type: "string", default: "2000" },
+      "no-kv": { type: "boolean", default: false },
     },
     strict: true,
   });
+  const kvScale = values["no-kv"] ? 0 : Number(values["kv-scale"]);
+  if (!Number.isSafeInteger(kvScale) || kvScale < 0) {
+    throw new Error(
+      `Invalid --kv-scale "${values["kv-scale"]}": expected a positive integer`,
+    );
+  }
   const num = Number(values.num);
   if (!Number.isSafeInteger(num) || num < 100 || num > 100_000_000) {
     throw new Error(
@@ -124,6 +137,7 @@ export function parsePeersArgs(args: string[]): PeersArgs {
     seed,
     command: command.join(" "),
     render: values.render,
+    kvScale,
   };
 }
 
@@ -253,7 +267,7 @@ export async function main(args: string[]): Promise<number> {
     );
     console.error(
       "usage: deno task bench:peers [--num N] [--engines strata,sqlite,denokv,leveldb,lmdb] [--optional] " +
-        "[--benchmarks a,b,…] [--out DIR] [--dir TMPDIR] [--seed S] | --render peers-N.json [--out DIR]",
+        "[--benchmarks a,b,…] [--out DIR] [--dir TMPDIR] [--seed S] [--kv-scale N | --no-kv] | --render peers-N.json [--out DIR]",
     );
     return 2;
   }
@@ -291,6 +305,17 @@ export async function main(args: string[]): Promise<number> {
       command: opts.command,
     };
     await writeOutputs(run, opts.out);
+    if (opts.kvScale > 0) {
+      // The Deno KV API beside Deno KV, in the same run.
+      const { markdown, lines: kvLines } = await runKvPeers(opts.kvScale, base);
+      await Deno.writeTextFile(`${opts.out}/kv-${opts.kvScale}.md`, markdown);
+      await Deno.writeTextFile(
+        `${opts.out}/kv-${opts.kvScale}.json`,
+        JSON.stringify(kvLines, null, 1) + "\n",
+      );
+      console.log(markdown);
+      console.error(`bench:peers: wrote ${opts.out}/kv-${opts.kvScale}.md`);
+    }
   } finally {
     await Deno.remove(base, { recursive: true }).catch(() => {});
   }

@@ -105,6 +105,7 @@ export class DB implements AsyncDisposable {
   readonly #background: BackgroundWork;
   readonly #writes: WritePath;
   readonly #reads: ReadPath;
+  readonly #pacer: Pacer;
   #closePromise: Promise<void> | undefined;
 
   private constructor(
@@ -117,6 +118,7 @@ export class DB implements AsyncDisposable {
     this.#state = state;
     this.#lock = lock;
     const pacer = new Pacer(state);
+    this.#pacer = pacer;
     this.#sweeper = new ObsoleteFileSweeper(state);
     this.#background = new BackgroundWork(state, this.#sweeper);
     this.#writes = new WritePath(state, this.#background, pacer);
@@ -423,6 +425,119 @@ export class DB implements AsyncDisposable {
       (snap) => this.#reads.snapshotSequence(snap),
     );
     return this.#reads.scan(plan);
+  }
+
+  /**
+   * The synchronous form of {@link DB.scan}: an ordinary iterator, no
+   * promise per entry, for callers that want LMDB's calling convention. It
+   * reads one consistent state, pinned until the iterator finishes or is
+   * returned (a `for…of` that breaks returns it), and never yields to the
+   * event loop: keep such scans short, or pace them yourself.
+   *
+   * @param options As for {@link DB.scan}.
+   * @returns An iterator of fresh `{ key, value }` pairs.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DB } from "./db.ts";
+   * await using db = await DB.open(":memory:");
+   * for (const k of ["a", "b", "c"]) await db.put(k, k);
+   * const keys = [...db.scanSync({ gte: "b" })].map((e) => e.key[0]);
+   * assert.deepEqual(keys, [98, 99]);
+   * ```
+   */
+  scanSync(options: ScanOptions = {}): IterableIterator<Entry> {
+    this.#state.checkOpen();
+    const plan = planScan(
+      options,
+      (snap) => this.#reads.snapshotSequence(snap),
+    );
+    return this.#reads.scanSync(plan);
+  }
+
+  /**
+   * @internal {@link DB.scanSync} without the copies: each key and value is
+   * a view of the engine's memory, valid only until the iterator moves on.
+   * For layers that decode every entry at once (`openKv`'s list).
+   * @param options As for {@link DB.scanSync}.
+   * @returns An iterator of views.
+   */
+  scanViews(options: ScanOptions = {}): IterableIterator<Entry> {
+    this.#state.checkOpen();
+    const plan = planScan(
+      options,
+      (snap) => this.#reads.snapshotSequence(snap),
+    );
+    return this.#reads.scanSync(plan, false);
+  }
+
+  /**
+   * @internal {@link DB.getSync} without the copy: a view of the engine's
+   * memory, valid only until the next read of this database (decode it at
+   * once). For layers above the engine (`openKv`).
+   * @param key The key.
+   * @returns The value's view, or undefined.
+   */
+  getView(key: Bytes): Uint8Array | undefined {
+    return this.#reads.getSync(
+      toLookupKey(key),
+      this.#state.lastSequence,
+      false,
+    );
+  }
+
+  /**
+   * @internal Counts `ops` reads or writes done by a layer above through the
+   * synchronous calls, and gives the event loop its turn when one is due,
+   * as the engine's own calls do.
+   * @param ops How many.
+   * @returns Resolves at once, or after the event loop's turn.
+   */
+  pace(ops: number): Promise<void> {
+    return this.#pacer.pace(ops);
+  }
+
+  /**
+   * Reads several keys at once, all as of one moment (the latest, or a
+   * snapshot): one promise for all of them.
+   *
+   * @param keys The keys.
+   * @param options `snapshot` reads as of that snapshot.
+   * @returns The values, in the order of `keys` (`undefined` when absent).
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DB } from "./db.ts";
+   * await using db = await DB.open(":memory:");
+   * await db.put("a", "1");
+   * const [a, b] = await db.getMany(["a", "b"]);
+   * assert.equal(new TextDecoder().decode(a), "1");
+   * assert.equal(b, undefined);
+   * ```
+   */
+  getMany(
+    keys: readonly Bytes[],
+    options?: ReadOptions,
+  ): Promise<(Uint8Array | undefined)[]> {
+    try {
+      if (!Array.isArray(keys)) {
+        throw new InvalidArgumentError(
+          `Invalid keys ${describe(keys)}: expected an array`,
+        );
+      }
+      const reads = this.#reads;
+      const lookups = keys.map((k) => toLookupKey(k));
+      const seq = options === undefined
+        ? this.#state.lastSequence
+        : reads.snapshotSequence(readOptionsSnapshot(options));
+      // One synchronous pass: no write lands between two of the reads.
+      const values = lookups.map((k) => reads.getSync(k, seq));
+      return this.#pacer.pace(keys.length).then(() => values);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**

@@ -77,9 +77,15 @@ export class ReadPath {
   /**
    * {@link ReadPath.get} without the promise or the pacing.
    *
+   * @param copy False returns a view of the engine's memory, valid until
+   * the next read (for callers inside the engine that decode it at once).
    * @returns A fresh copy of the value, or `undefined` when absent.
    */
-  getSync(key: Uint8Array, seq: number): Uint8Array | undefined {
+  getSync(
+    key: Uint8Array,
+    seq: number,
+    copy = true,
+  ): Uint8Array | undefined {
     const state = this.#state;
     state.checkOpen();
     // The hot path of every read: no allocation until the result's copy.
@@ -108,7 +114,8 @@ export class ReadPath {
         }
       }
     }
-    return hit && hit.type === TYPE_PUT ? copyResult(hit.value) : undefined;
+    if (!hit || hit.type !== TYPE_PUT) return undefined;
+    return copy ? copyResult(hit.value) : hit.value;
   }
 
   /**
@@ -134,12 +141,35 @@ export class ReadPath {
   }
 
   /**
-   * Streams the entries of a planned scan (see `planScan`).
+   * Streams the entries of a planned scan (see `planScan`), pacing a long
+   * one so that it leaves background work and other code their turns.
    *
    * @param plan Bounds, direction, limit, snapshot.
    * @returns Fresh `{ key, value }` pairs.
    */
   async *scan(plan: ScanPlan): AsyncGenerator<Entry> {
+    let count = 0;
+    for (const entry of this.scanSync(plan)) {
+      count++;
+      yield entry;
+      const paced = this.#pacer.pace(1);
+      if (paced !== RESOLVED) await paced;
+    }
+    // A scan that found nothing paces too (a loop of empty scans).
+    if (count === 0) await this.#pacer.pace(1);
+  }
+
+  /**
+   * The entries of a planned scan, synchronously: no promise per entry and
+   * no pacing (the caller decides when to yield). The version it reads
+   * stays pinned until the iterator finishes or is returned.
+   *
+   * @param plan Bounds, direction, limit, snapshot.
+   * @param copy False yields views of the engine's memory, valid until the
+   * iterator moves on (for callers that decode each entry at once).
+   * @returns Fresh `{ key, value }` pairs.
+   */
+  *scanSync(plan: ScanPlan, copy = true): Generator<Entry> {
     if (plan.limit === 0) return;
     const state = this.#state;
     const versions = state.versions;
@@ -164,15 +194,11 @@ export class ReadPath {
         if (!e) break;
         if (plan.prefix && !hasPrefix(e.key, plan.prefix)) break;
         count++;
-        yield {
-          key: copyResult(e.key),
-          value: copyResult(plan.keysOnly ? EMPTY : e.value),
-        };
-        const paced = this.#pacer.pace(1);
-        if (paced !== RESOLVED) await paced;
+        const value = plan.keysOnly ? EMPTY : e.value;
+        yield copy
+          ? { key: copyResult(e.key), value: copyResult(value) }
+          : { key: e.key, value };
       }
-      // A scan that found nothing paces too (a loop of empty scans).
-      if (count === 0) await this.#pacer.pace(1);
     } finally {
       source?.close(); // unpins the blocks the scan stands on
       versions.unpin(version);

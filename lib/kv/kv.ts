@@ -10,7 +10,6 @@
 import {
   assertKeyType,
   checkReadKeySize,
-  decodeKey,
   encodeCursor,
   encodeKey,
   encodeSelector,
@@ -23,12 +22,13 @@ import {
   AtomicOperation,
   COMMIT_VERSIONSTAMP,
   commitAtomic,
+  prepareAtomic,
   validateEnqueueOptions,
   validateExpireIn,
 } from "./kv_atomic.ts";
-import type { KvCore } from "./kv_core.ts";
+import type { KvCore, PreparedMutation } from "./kv_core.ts";
 import { DATA_SPACE, dataKey, versionstampHex } from "./kv_layout.ts";
-import { decodeValue, encodeValue, serializeV8 } from "./value_codec.ts";
+import { encodeValue, serializeV8 } from "./value_codec.ts";
 
 /** Deno's error for any use of a closed handle. */
 function badResource(): Error {
@@ -81,8 +81,8 @@ export class KvListIterator<T>
   readonly #reverse: boolean;
   readonly #batchSize: number;
   #selector: KvSelector | undefined;
-  /** The batch being handed out, last first, each with its encoded key. */
-  #entries: [Deno.KvEntry<T>, Uint8Array][] | null = null;
+  /** The batch being handed out, last first. */
+  #entries: Deno.KvEntry<T>[] | null = null;
   #cursorGen: (() => string) | null;
   #done = false;
   #lastBatch = false;
@@ -124,29 +124,35 @@ export class KvListIterator<T>
   }
 
   /** The next entry. */
-  async next(): Promise<IteratorResult<Deno.KvEntry<T>, undefined>> {
+  next(): Promise<IteratorResult<Deno.KvEntry<T>, undefined>> {
     if (
       this.#done || (this.#limit !== undefined && this.#count >= this.#limit)
     ) {
-      return { done: true, value: undefined };
+      return Promise.resolve({ done: true, value: undefined });
     }
+    // Not async: an entry of the batch at hand costs one resolved promise.
     if (!this.#entries?.length && !this.#lastBatch) {
-      const batch = await this.#pullBatch(
-        this.#cursorGen ? this.#cursorGen() : undefined,
-      );
-      batch.reverse(); // popped from the end
-      this.#entries = batch;
-      if (batch.length < this.#batchSize) this.#lastBatch = true;
+      return this.#pullBatch(this.#cursorGen ? this.#cursorGen() : undefined)
+        .then((batch) => {
+          batch.reverse(); // popped from the end
+          this.#entries = batch;
+          if (batch.length < this.#batchSize) this.#lastBatch = true;
+          return this.#take();
+        });
     }
-    const next = this.#entries?.pop();
-    if (!next) {
+    return Promise.resolve(this.#take());
+  }
+
+  #take(): IteratorResult<Deno.KvEntry<T>, undefined> {
+    const entry = this.#entries?.pop();
+    if (!entry) {
       this.#done = true;
       this.#cursorGen = () => "";
       return { done: true, value: undefined };
     }
-    const [entry, encoded] = next;
     const selector = this.#selector!;
-    this.#cursorGen = () => encodeCursor(selector, encoded);
+    // From the entry's (decoded) key, as Deno KV does, and only if asked.
+    this.#cursorGen = () => encodeCursor(selector, encodeKey(entry.key));
     this.#count++;
     return { done: false, value: entry };
   }
@@ -158,7 +164,7 @@ export class KvListIterator<T>
 
   async #pullBatch(
     cursor: string | undefined,
-  ): Promise<[Deno.KvEntry<T>, Uint8Array][]> {
+  ): Promise<Deno.KvEntry<T>[]> {
     if (this.#closed()) throw badResource();
     const limits = this.#core.options.limits;
     this.#selector ??= encodeSelector(this.#keys);
@@ -171,28 +177,30 @@ export class KvListIterator<T>
     if (this.#batchSize > limits.maxReadEntries) {
       throw new TypeError(`Too many entries (max ${limits.maxReadEntries})`);
     }
-    const out: [Deno.KvEntry<T>, Uint8Array][] = [];
+    const out: Deno.KvEntry<T>[] = [];
     const now = Date.now();
-    const scan = this.#core.db.scan({
+    // A batch is read synchronously, from one consistent state; the await
+    // above (and the caller's between batches) leave the event loop its
+    // turns.
+    const scan = this.#core.db.scanViews({
       gte: toEngineBound(start),
       lt: toEngineBound(end),
       reverse: this.#reverse,
     });
     try {
-      for await (const { key, value } of scan) {
-        const entry = this.#core.decode(value, now);
+      for (const { key, value } of scan) {
+        // Views: decoded before the scan moves on.
+        const entry = this.#core.entry(key.subarray(1), value, now);
         if (!entry) continue; // expired
-        const encoded = key.subarray(1);
-        out.push([{
-          key: decodeKey(encoded),
-          value: decodeValue(entry.stored) as T,
-          versionstamp: versionstampHex(entry.counter),
-        }, encoded]);
+        out.push(entry as Deno.KvEntry<T>);
         if (out.length >= this.#batchSize) break;
       }
     } finally {
-      await scan.return?.();
+      scan.return?.();
     }
+    // Paced like the engine's own reads: a loop of lists leaves background
+    // work and other code their turns.
+    await this.#core.db.pace(out.length + 1);
     return out;
   }
 }
@@ -273,13 +281,9 @@ export class Kv implements Disposable, AsyncDisposable {
     // The engine's get, not a synchronous read: it paces a tight loop of
     // reads, so that it leaves background work and other code their turn.
     const raw = await core.db.get(dataKey(encoded));
-    const entry = core.decode(raw, Date.now());
-    if (!entry) return { key, value: null, versionstamp: null };
-    return {
-      key: decodeKey(encoded),
-      value: decodeValue(entry.stored) as T,
-      versionstamp: versionstampHex(entry.counter),
-    };
+    const entry = raw && core.entry(encoded, raw, Date.now());
+    return (entry ??
+      { key, value: null, versionstamp: null }) as Deno.KvEntryMaybe<T>;
   }
 
   /**
@@ -304,22 +308,17 @@ export class Kv implements Disposable, AsyncDisposable {
       throw new TypeError(`Too many ranges (max ${limits.maxReadRanges})`);
     }
     const encoded = list.map((k) => readKey(k, limits.maxReadKeyBytes));
-    // One snapshot: every key as of the same moment.
-    const db = this.#core.db;
-    using snapshot = db.snapshot();
-    const raws = [];
-    for (const e of encoded) raws.push(await db.get(dataKey(e), { snapshot }));
+    // One synchronous pass: every key as of the same moment, each value
+    // decoded before the next read (it is a view of engine memory).
+    const core = this.#core;
     const now = Date.now();
-    return raws.map((raw, i) => {
-      const entry = this.#core.decode(raw, now);
-      return entry
-        ? {
-          key: decodeKey(encoded[i]!),
-          value: decodeValue(entry.stored),
-          versionstamp: versionstampHex(entry.counter),
-        }
-        : { key: list[i]!, value: null, versionstamp: null };
-    }) as { [K in keyof T]: Deno.KvEntryMaybe<T[K]> };
+    const entries = encoded.map((e, i) => {
+      const raw = core.db.getView(dataKey(e));
+      return (raw && core.entry(e, raw, now)) ??
+        { key: list[i]!, value: null, versionstamp: null };
+    });
+    await core.db.pace(encoded.length);
+    return entries as unknown as { [K in keyof T]: Deno.KvEntryMaybe<T[K]> };
   }
 
   /**
@@ -338,14 +337,18 @@ export class Kv implements Disposable, AsyncDisposable {
     validateExpireIn(options?.expireIn);
     const stored = encodeValue(value);
     this.#check();
-    const versionstamp = await commitAtomic(
-      this.#core,
+    const core = this.#core;
+    const prepared = prepareAtomic(
       [],
       [[key, "set", stored, options?.expireIn]],
       [],
-    );
-    if (versionstamp === null) throw new TypeError("Failed to set value");
-    return { ok: true, versionstamp };
+      core.options.limits,
+    ).mutations[0] as PreparedMutation & { kind: "set" };
+    const counter = prepared.versionstampSuffix
+      ? await core.commit([], [prepared], [])
+      : await core.commitOne(prepared.key, stored, prepared.expireAt);
+    if (counter === null) throw new TypeError("Failed to set value");
+    return { ok: true, versionstamp: versionstampHex(counter) };
   }
 
   /**
@@ -355,13 +358,14 @@ export class Kv implements Disposable, AsyncDisposable {
    */
   async delete(key: Deno.KvKey): Promise<void> {
     this.#check();
-    const versionstamp = await commitAtomic(
-      this.#core,
+    const core = this.#core;
+    const prepared = prepareAtomic(
       [],
       [[key, "delete", null, undefined]],
       [],
-    );
-    if (versionstamp === null) throw new TypeError("Failed to set value");
+      core.options.limits,
+    ).mutations[0]!;
+    await core.commitOne(prepared.key, undefined, 0);
   }
 
   /**

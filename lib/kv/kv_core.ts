@@ -25,6 +25,8 @@ import {
   encodeMessage,
   ENTRY_EXPIRY,
   ENTRY_HEADER_BYTES,
+  entryCounter,
+  entryExpireAt,
   queueKey,
   readVersionstamp,
   VERSIONSTAMP_KEY,
@@ -33,7 +35,9 @@ import {
 } from "./kv_layout.ts";
 import { QueueDispatcher } from "./kv_queue.ts";
 import { WatchHub } from "./kv_watch.ts";
+import { decodeKey } from "./key_codec.ts";
 import {
+  decodeValueAt,
   deserializeV8,
   encodeU64,
   encodeValue,
@@ -121,6 +125,8 @@ function sumKind(stored: Uint8Array): { kind: SumKind; value: unknown } {
 }
 
 const MAX_U64 = 0xffff_ffff_ffff_ffffn;
+/** Versionstamp counters reserved at a time (see `KvCore.#reserved`). */
+const RESERVATION = 1000;
 
 /**
  * Applies `sum`, `min` or `max` to the current stored value (or none), as
@@ -202,14 +208,27 @@ export class KvCore {
   /** Handles sharing this core (see `openKv`). */
   refs = 0;
 
+  /** The last versionstamp counter handed out. */
   #counter: number;
-  #tail: Promise<void> = Promise.resolve();
+  /**
+   * Counters up to this one are reserved in the database: a commit that
+   * goes past it writes a new reservation with its entries, so that a
+   * reopen, which starts after the reservation, never hands out one again
+   * (versionstamps jump after a reopen, as Deno KV's do by design, and a
+   * commit does not pay a second entry for its counter).
+   */
+  #reserved: number;
+  /** A commit holds the critical section. */
+  #busy = false;
+  /** Commits waiting for it, first come first served. */
+  readonly #waiting: (() => void)[] = [];
   #closed = false;
 
   private constructor(db: DB, options: CoreOptions, counter: number) {
     this.db = db;
     this.options = options;
     this.#counter = counter;
+    this.#reserved = counter;
     this.watches = new WatchHub(this);
     this.queue = new QueueDispatcher(this);
   }
@@ -267,18 +286,115 @@ export class KvCore {
   }
 
   /**
-   * Runs `work` alone: no other commit runs until it settles.
+   * Enters the critical section: undefined when it was free (the common
+   * case costs no promise), else a promise that resolves when it is ours.
    */
+  #acquire(): Promise<void> | undefined {
+    if (!this.#busy) {
+      this.#busy = true;
+      return undefined;
+    }
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  /** Leaves it, handing it to the next commit waiting. */
+  #release(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#busy = false;
+  }
+
+  /**
+   * The Deno KV entry an engine value holds.
+   *
+   * @param encodedKey The entry's encoded Deno KV key.
+   * @param raw The engine's value (a view is fine: it is decoded at once).
+   * @param now The time that decides what has expired.
+   * @returns The entry, or undefined when expired.
+   */
+  entry(
+    encodedKey: Uint8Array,
+    raw: Uint8Array,
+    now: number,
+  ): Deno.KvEntry<unknown> | undefined {
+    const expireAt = entryExpireAt(raw);
+    if (expireAt !== 0 && expireAt <= now) return undefined;
+    return {
+      key: decodeKey(encodedKey),
+      value: decodeValueAt(raw, ENTRY_HEADER_BYTES),
+      versionstamp: versionstampHex(entryCounter(raw)),
+    };
+  }
+
+  /** Runs `work` alone: no other commit runs until it settles. */
   async #exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const before = this.#tail;
-    let release!: () => void;
-    this.#tail = new Promise<void>((resolve) => release = resolve);
-    await before;
+    const wait = this.#acquire();
+    if (wait) await wait;
     try {
       return await work();
     } finally {
-      release();
+      this.#release();
     }
+  }
+
+  /** The next counter; adds a new reservation to `batch` when needed. */
+  #nextCounter(batch: ReturnType<DB["batch"]> | undefined): number {
+    const counter = this.#counter + 1;
+    if (counter > this.#reserved) {
+      const reserved = counter + RESERVATION;
+      const stamp = new Uint8Array(10);
+      writeVersionstamp(stamp, 0, reserved);
+      batch!.put(VERSIONSTAMP_KEY, stamp);
+      this.#reserved = reserved;
+    }
+    return counter;
+  }
+
+  /**
+   * The fast path of `set` and `delete`: one mutation and no check, so no
+   * batch and no read; the engine's single put or delete.
+   *
+   * @param key The encoded Deno KV key.
+   * @param stored The value (undefined: delete).
+   * @param expireAt When it expires (0: never).
+   * @returns The commit's versionstamp counter.
+   */
+  commitOne(
+    key: Uint8Array,
+    stored: Uint8Array | undefined,
+    expireAt: number,
+  ): Promise<number> {
+    if (this.#busy || this.#counter + 1 > this.#reserved) {
+      const mutation: PreparedMutation = stored === undefined
+        ? { kind: "delete", key }
+        : { kind: "set", key, stored, expireAt, versionstampSuffix: false };
+      return this.commit([], [mutation], []) as Promise<number>;
+    }
+    this.#busy = true;
+    const counter = this.#nextCounter(undefined);
+    let applied: Promise<void>;
+    try {
+      applied = stored === undefined
+        ? this.db.delete(dataKey(key), { sync: false })
+        : this.db.put(dataKey(key), encodeEntry(counter, expireAt, stored), {
+          sync: false,
+        });
+    } catch (err) {
+      this.#release();
+      return Promise.reject(err);
+    }
+    this.#counter = counter;
+    const done = applied.then(() => {
+      this.#release();
+      this.watches.changed([key]);
+      return counter;
+    }, (err) => {
+      this.#release();
+      throw err;
+    });
+    return this.options.sync
+      ? done.then((c) => this.db.sync().then(() => c))
+      : done;
   }
 
   /**
@@ -303,8 +419,8 @@ export class KvCore {
         const current = entry ? versionstampHex(entry.counter) : null;
         if (current !== check.versionstamp) return null;
       }
-      const counter = this.#counter + 1;
       const batch = this.db.batch();
+      const counter = this.#nextCounter(batch);
       const touched: Uint8Array[] = [];
       // What this commit wrote so far, for a later sum on the same key.
       const written = new Map<string, Uint8Array | undefined>();
@@ -348,7 +464,6 @@ export class KvCore {
           }),
         );
       });
-      this.#stampBatch(batch, counter);
       await this.db.write(batch, { sync: false });
       this.#counter = counter;
       this.watches.changed(touched);
@@ -370,21 +485,14 @@ export class KvCore {
     build: (batch: ReturnType<DB["batch"]>, counter: number) => Uint8Array[],
   ): Promise<void> {
     await this.#exclusive(async () => {
-      const counter = this.#counter + 1;
       const batch = this.db.batch();
+      const counter = this.#nextCounter(batch);
       const touched = build(batch, counter);
-      this.#stampBatch(batch, counter);
       await this.db.write(batch, { sync: false });
       this.#counter = counter;
       this.watches.changed(touched);
     });
     if (this.options.sync) await this.db.sync();
-  }
-
-  #stampBatch(batch: ReturnType<DB["batch"]>, counter: number): void {
-    const stamp = new Uint8Array(10);
-    writeVersionstamp(stamp, 0, counter);
-    batch.put(VERSIONSTAMP_KEY, stamp);
   }
 
   /**
@@ -396,7 +504,10 @@ export class KvCore {
     this.#closed = true;
     this.watches.closeAll();
     this.queue.close();
-    await this.#tail;
+    // Commits in flight finish: wait for the critical section to be free.
+    const wait = this.#acquire();
+    if (wait) await wait;
+    this.#release();
     await this.queue.idle();
     await this.db.close();
   }

@@ -482,6 +482,49 @@ export function storedU64(stored: Uint8Array): bigint | undefined {
  * assert.equal(bytes.buffer.byteLength, 2);
  * ```
  */
+/**
+ * Decodes a stored value that starts at `offset` of `bytes` (an entry's
+ * value, after its header), without a view to make first.
+ *
+ * @param bytes Holds the stored value, which runs to the end.
+ * @param offset Where its tag is.
+ * @returns The value, as {@link decodeValue} returns it.
+ * @throws {TypeError} `Invalid value type` on an unknown tag.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeValueAt, encodeValue } from "./value_codec.ts";
+ * const stored = encodeValue(new Uint8Array([7]));
+ * const entry = new Uint8Array(2 + stored.length);
+ * entry.set(stored, 2);
+ * assert.deepEqual(decodeValueAt(entry, 2), new Uint8Array([7]));
+ * ```
+ */
+export function decodeValueAt(bytes: Uint8Array, offset: number): unknown {
+  switch (bytes[offset]) {
+    case TAG_V8:
+      return deserialize(bytes.subarray(offset));
+    case TAG_BYTES:
+      return bytes.slice(offset + 1);
+    case TAG_LE64:
+      if (bytes.length - offset === 9) {
+        let n = 0n;
+        for (let i = 8; i >= 1; i--) n = n << 8n | BigInt(bytes[offset + i]!);
+        return new KvU64(n);
+      }
+  }
+  throw new TypeError("Invalid value type");
+}
+
+/**
+ * Decodes a stored value.
+ *
+ * @param stored Tag and payload, as {@link encodeValue} wrote them.
+ * @returns The value: a fresh `Uint8Array` (owning its buffer), a
+ * `KvU64`, or what V8 deserialized.
+ * @throws {TypeError} `Invalid value type` on an unknown tag.
+ */
 export function decodeValue(stored: Uint8Array): unknown {
   switch (stored[0]) {
     case TAG_V8:
