@@ -30,6 +30,7 @@ import { getCommand } from "./cli/get_command.ts";
 import { importCommand } from "./cli/import_command.ts";
 import { putCommand } from "./cli/put_command.ts";
 import { scanCommand } from "./cli/scan_command.ts";
+import { serveCommand } from "./cli/serve_command.ts";
 import { statsCommand } from "./cli/stats_command.ts";
 import { verifyCommand } from "./cli/verify_command.ts";
 import { StrataError } from "./mod.ts";
@@ -49,6 +50,7 @@ const COMMANDS: readonly Command[] = [
   verifyCommand,
   dumpCommand,
   benchCommand,
+  serveCommand,
 ];
 
 function usage(): string {

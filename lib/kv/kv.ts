@@ -10,6 +10,7 @@
 import {
   assertKeyType,
   checkReadKeySize,
+  decodeKey,
   encodeCursor,
   encodeKey,
   encodeSelector,
@@ -28,7 +29,7 @@ import {
 } from "./kv_atomic.ts";
 import type { KvCore, PreparedMutation } from "./kv_core.ts";
 import { DATA_SPACE, dataKey, versionstampHex } from "./kv_layout.ts";
-import { encodeValue, serializeV8 } from "./value_codec.ts";
+import { decodeValue, encodeValue, serializeV8 } from "./value_codec.ts";
 
 /** Deno's error for any use of a closed handle. */
 function badResource(): Error {
@@ -205,6 +206,21 @@ export class KvListIterator<T>
   }
 }
 
+const cores = new WeakMap<Kv, KvCore>();
+
+/**
+ * @internal The database behind a handle, for the server (lib/server/),
+ * which speaks KV Connect with encoded keys and stored values.
+ * @param kv An open handle.
+ * @returns Its core.
+ * @throws {Deno.errors.BadResource} When the handle is closed.
+ */
+export function coreOf(kv: Kv): KvCore {
+  const core = cores.get(kv);
+  if (!core || core.closed || kv.isClosed) throw badResource();
+  return core;
+}
+
 /**
  * A Deno KV database on Strata: `Deno.Kv`'s interface and behaviour. Made
  * by `openKv`.
@@ -234,9 +250,15 @@ export class Kv implements Disposable, AsyncDisposable {
   constructor(core: KvCore, release: () => Promise<void>) {
     this.#core = core;
     this.#release = release;
+    cores.set(this, core);
   }
 
   #isClosed = (): boolean => this.#closed || this.#core.closed;
+
+  /** True once this handle is closed. */
+  get isClosed(): boolean {
+    return this.#isClosed();
+  }
 
   #check(): void {
     if (this.#isClosed()) throw badResource();
@@ -478,10 +500,20 @@ export class Kv implements Disposable, AsyncDisposable {
       checkReadKeySize(e.length, limits.maxReadKeyBytes);
       return e;
     });
+    const keysCopy = list.map((k) => k.slice());
     const { stream, end } = this.#core.watches.watch(
-      list.map((k) => k.slice()),
       encoded,
       options.raw ?? false,
+      (entries) =>
+        entries.map((entry, i) =>
+          entry
+            ? {
+              key: decodeKey(encoded[i]!),
+              value: decodeValue(entry.stored),
+              versionstamp: versionstampHex(entry.counter),
+            }
+            : { key: keysCopy[i]!.slice(), value: null, versionstamp: null }
+        ),
     );
     this.#watchEnds.add(end);
     return stream as unknown as ReadableStream<

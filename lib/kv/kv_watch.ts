@@ -11,11 +11,8 @@
  */
 
 import { toHex } from "../util/bytes.ts";
-import { decodeKey } from "./key_codec.ts";
 import { KeepAlive } from "./keep_alive.ts";
-import type { KvCore } from "./kv_core.ts";
-import { versionstampHex } from "./kv_layout.ts";
-import { decodeValue } from "./value_codec.ts";
+import type { KvCore, StoredEntry } from "./kv_core.ts";
 
 /** One watch: its keys, what it emitted last, and how to wake it. */
 class KeyWatch {
@@ -29,12 +26,10 @@ class KeyWatch {
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
-    readonly keys: readonly Deno.KvKey[],
     readonly encoded: readonly Uint8Array[],
-    readonly ids: readonly string[],
     readonly raw: boolean,
   ) {
-    this.last = new Array(keys.length).fill(undefined);
+    this.last = new Array(encoded.length).fill(undefined);
   }
 
   /** Marks it changed and wakes a waiting reader. */
@@ -98,19 +93,19 @@ export class WatchHub {
   /**
    * Starts a watch.
    *
-   * @param keys The keys as the caller gave them (copied).
-   * @param encoded Their encodings.
+   * @param encoded The watched keys, encoded.
    * @param raw Emit on every wake-up, not only on a changed versionstamp.
-   * @param ended Tells whether the caller's handle is closed.
-   * @returns The stream.
+   * @param format Turns the keys' entries (undefined: absent) and which of
+   * them changed since the last emission into what the stream yields.
+   * @returns The stream, and how to end it.
    */
-  watch(
-    keys: readonly Deno.KvKey[],
+  watch<T>(
     encoded: readonly Uint8Array[],
     raw: boolean,
-  ): { stream: ReadableStream<Deno.KvEntryMaybe<unknown>[]>; end: () => void } {
+    format: (entries: (StoredEntry | undefined)[], changed: boolean[]) => T,
+  ): { stream: ReadableStream<T>; end: () => void } {
     const ids = encoded.map(toHex);
-    const w = new KeyWatch(keys, encoded, ids, raw);
+    const w = new KeyWatch(encoded, raw);
     for (const id of ids) {
       let set = this.#byKey.get(id);
       if (!set) this.#byKey.set(id, set = new Set());
@@ -129,7 +124,7 @@ export class WatchHub {
       }
       this.#alive.release();
     };
-    const stream = new ReadableStream<Deno.KvEntryMaybe<unknown>[]>({
+    const stream = new ReadableStream<T>({
       pull: async (controller) => {
         while (true) {
           if (w.done) {
@@ -142,9 +137,9 @@ export class WatchHub {
             return;
           }
           w.dirty = false;
-          const entries = this.#read(w);
-          if (entries) {
-            controller.enqueue(entries);
+          const read = this.#read(w);
+          if (read) {
+            controller.enqueue(format(read.entries, read.changed));
             return;
           }
         }
@@ -155,14 +150,18 @@ export class WatchHub {
   }
 
   /** Reads a watch's keys; undefined when nothing changed (and not raw). */
-  #read(w: KeyWatch): Deno.KvEntryMaybe<unknown>[] | undefined {
+  #read(
+    w: KeyWatch,
+  ): { entries: (StoredEntry | undefined)[]; changed: boolean[] } | undefined {
     const now = Date.now();
-    let changed = false;
+    let anyChanged = false;
     let nextExpiry = Infinity;
+    const changed: boolean[] = [];
     const entries = w.encoded.map((encoded, i) => {
       const entry = this.#core.read(encoded, now);
       const counter = entry ? entry.counter : null;
-      if (w.last[i] !== counter) changed = true;
+      changed.push(w.last[i] !== counter);
+      if (w.last[i] !== counter) anyChanged = true;
       w.last[i] = counter;
       if (entry && entry.expireAt !== 0 && entry.expireAt < nextExpiry) {
         nextExpiry = entry.expireAt;
@@ -170,16 +169,8 @@ export class WatchHub {
       return entry;
     });
     w.wakeAt(nextExpiry);
-    if (!changed && !w.raw) return undefined;
-    return entries.map((entry, i) =>
-      entry
-        ? {
-          key: decodeKey(w.encoded[i]!),
-          value: decodeValue(entry.stored),
-          versionstamp: versionstampHex(entry.counter),
-        }
-        : { key: w.keys[i]!.slice(), value: null, versionstamp: null }
-    );
+    if (!anyChanged && !w.raw) return undefined;
+    return { entries, changed };
   }
 
   /**
