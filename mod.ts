@@ -23,10 +23,13 @@
  */
 
 export {
+  type CompactionProgress,
+  type CompactOptions,
   DB,
   type DBStats,
   type Entry,
   type LevelStats,
+  type LifetimeStats,
   type ReadOptions,
   type RecoveryReport,
   type ScanOptions,
@@ -47,6 +50,7 @@ export {
   TYPE_DELETE,
   TYPE_PUT,
 } from "./lib/iterator/internal_key.ts";
+export { TYPE_RANGE_DELETE } from "./lib/wal/wal.ts";
 export { Snapshot } from "./lib/engine/snapshot.ts";
 export {
   ClosedError,

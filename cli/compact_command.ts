@@ -10,9 +10,6 @@ import { openDatabase } from "./open_database.ts";
 import { progressAllowed, ProgressBar } from "./progress.ts";
 import { formatBytes } from "./units.ts";
 
-// How often the bar polls the engine's counters while compaction runs.
-const POLL_MS = 100;
-
 /** The `compact` command. */
 export const compactCommand: Command = {
   name: "compact",
@@ -41,22 +38,20 @@ export const compactCommand: Command = {
     const db = await openDatabase(path, "write");
     try {
       const before = db.stats();
-      // The engine reports no progress of its own; the bytes compaction has
-      // read, against what is on disk, are a fair estimate of a full one.
-      const total = before.diskBytes + before.memtableBytes;
-      const bar = new ProgressBar("compact", total, "bytes", interactive);
-      const timer = interactive
-        ? setInterval(() => {
-          const read = db.stats().compactions.bytesRead -
-            before.compactions.bytesRead;
-          bar.update(Math.min(read, total));
-        }, POLL_MS)
-        : undefined;
+      // Until the first report, the bytes on disk are the estimate.
+      const bar = new ProgressBar(
+        "compact",
+        before.diskBytes + before.memtableBytes,
+        "bytes",
+        interactive,
+      );
       const t0 = performance.now();
       try {
-        await db.compact(range);
+        await db.compact({
+          ...range,
+          onProgress: (p) => bar.update(p.bytesRead, p.totalBytes),
+        });
       } finally {
-        clearInterval(timer);
         bar.finish();
       }
       if (interactive) {

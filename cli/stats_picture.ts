@@ -54,9 +54,14 @@ export function fillBar(fraction: number): string {
  *   levels: [{ level: 0, files: 1, bytes: 2048, targetBytes: 4096 }],
  *   memtableBytes: 10, walBytes: 20, diskBytes: 2068, sequence: 3,
  *   compactions: { count: 0, bytesRead: 0, bytesWritten: 0 },
+ *   flushes: { count: 1, bytesWritten: 2048 },
  *   writeAmplification: 1,
  *   cache: { hits: 3, misses: 1, bytes: 100, capacity: 1000 },
- *   walSyncs: 0,
+ *   walSyncs: 0, rangeTombstones: 0,
+ *   lifetime: {
+ *     compactions: { count: 2, bytesRead: 4096, bytesWritten: 2048 },
+ *     flushes: 3, userBytes: 1000, bytesWritten: 3000, writeAmplification: 3, walSyncs: 5,
+ *   },
  * });
  * assert(text.includes("L0") && text.includes("75.0%"));
  * ```
@@ -101,6 +106,19 @@ export function renderStats(stats: DBStats): string {
       stats.writeAmplification.toFixed(2)
     }, space ${space}`,
   );
+  const life = stats.lifetime;
+  lines.push(
+    `over its lifetime: ${formatCount(life.flushes)} flushes, ${
+      formatCount(life.compactions.count)
+    } compactions (read ${formatBytes(life.compactions.bytesRead)}, wrote ${
+      formatBytes(life.compactions.bytesWritten)
+    }), write amplification ${life.writeAmplification.toFixed(2)}, ${
+      formatCount(life.walSyncs)
+    } WAL syncs`,
+  );
+  if (stats.rangeTombstones > 0) {
+    lines.push(`range deletes in force ${formatCount(stats.rangeTombstones)}`);
+  }
   const reads = stats.cache.hits + stats.cache.misses;
   const rate = reads > 0
     ? `${(stats.cache.hits / reads * 100).toFixed(1)}%`

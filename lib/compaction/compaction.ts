@@ -24,6 +24,10 @@ import {
   type InternalIterator,
   TYPE_DELETE,
 } from "../iterator/internal_key.ts";
+import {
+  type RangeTombstone,
+  RangeTombstoneIndex,
+} from "../iterator/range_tombstones.ts";
 import { SSTableWriter } from "../sstable/sstable_writer.ts";
 import { yieldToEventLoop } from "../util/yield.ts";
 import {
@@ -364,6 +368,13 @@ export interface MergeOptions {
    * versions and is itself dropped where tombstones are.
    */
   expiry?: ValueExpiry & { nowMs: number };
+  /**
+   * The range tombstones in force (the version's, and a flushed
+   * memtable's own): under `smallestSnapshot`, what one hides is dropped;
+   * otherwise the output records that it holds hidden entries, so the
+   * tombstone is kept until they are gone (see `FileMeta.rangeDeleted`).
+   */
+  rangeTombstones?: readonly RangeTombstone[];
   /** Hands out a file number for each output table. */
   newFileNumber: () => number;
   /** Asked between slices; true stops the merge and deletes its output. */
@@ -429,13 +440,21 @@ export async function mergeToTables(
   const snapshot = options.smallestSnapshot;
   const fs = options.fs ?? diskFs;
   const expiry = options.expiry;
+  const tombstones = options.rangeTombstones ?? [];
+  const ranges = RangeTombstoneIndex.build([tombstones]);
+  let newestTombstone = 0;
+  for (const t of tombstones) {
+    newestTombstone = Math.max(newestTombstone, t.seq);
+  }
+  // The output being written holds an entry a range tombstone hides.
+  let writerHidden = false;
 
   const finishWriter = async () => {
     if (!writer) return;
     const w = writer;
     writer = undefined;
     const info = await w.finish();
-    outputs.push({
+    const meta: FileMeta = {
       number: writerNumber,
       size: info.fileSize,
       entries: info.entries,
@@ -443,7 +462,13 @@ export async function mergeToTables(
       smallestSeq: info.smallestSeq,
       largestKey: info.largestKey,
       largestSeq: info.largestSeq,
-    });
+      minSeq: info.minSeq,
+      maxSeq: info.maxSeq,
+    };
+    if (newestTombstone > 0) meta.rangeDeletesSeen = newestTombstone;
+    if (writerHidden) meta.rangeDeleted = true;
+    writerHidden = false;
+    outputs.push(meta);
   };
 
   try {
@@ -488,6 +513,7 @@ export async function mergeToTables(
         newerSeq = Infinity;
       }
       let drop = false;
+      let hidden = false;
       if (snapshot !== undefined) {
         if (newerSeq <= snapshot) {
           drop = true; // a newer version that every reader sees hides this one
@@ -496,6 +522,15 @@ export async function mergeToTables(
           options.isBottomForKey?.(key)
         ) {
           drop = true; // nothing older below it for the tombstone to hide
+        }
+      }
+      if (!drop && !ranges.isEmpty && ranges.hides(key, seq, Infinity)) {
+        // A range tombstone every reader sees hides it: gone. One that
+        // some snapshot predates: kept, and the table says so.
+        if (snapshot !== undefined && ranges.hides(key, seq, snapshot)) {
+          drop = true;
+        } else {
+          hidden = true;
         }
       }
       newerSeq = seq;
@@ -520,6 +555,7 @@ export async function mergeToTables(
           );
         }
         writer.add(key, seq, type, value);
+        if (hidden) writerHidden = true;
       }
       source.next();
     }

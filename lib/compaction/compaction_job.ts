@@ -25,6 +25,7 @@ import { MemTable, type MemTableImage } from "../memtable/memtable.ts";
 import { MergingIterator } from "../iterator/merging_iterator.ts";
 import { TableCache } from "../sstable/table_cache.ts";
 import { type FileMeta, findFile } from "../manifest/version.ts";
+import type { RangeTombstone } from "../iterator/range_tombstones.ts";
 
 /** Everything a compaction needs to know, as structured-cloneable data. */
 export interface CompactionJob {
@@ -50,6 +51,8 @@ export interface CompactionJob {
   outputNumbers: number[];
   /** Entries that carry an expiry time, and the time to judge them at. */
   expiry?: ValueExpiry & { nowMs: number };
+  /** The version's range tombstones. */
+  rangeTombstones?: RangeTombstone[];
 }
 
 /** Where and how a flush writes its table. */
@@ -62,6 +65,8 @@ export interface FlushSettings {
   bloomBitsPerKey: number;
   /** File number of the table. */
   outputNumber: number;
+  /** The range tombstones of the version and of the memtable itself. */
+  rangeTombstones?: RangeTombstone[];
 }
 
 /** A memtable to write as one level-0 table, as structured-cloneable data. */
@@ -143,6 +148,9 @@ export async function flushMemTable(
       blockSize: settings.blockSize,
       bloomBitsPerKey: settings.bloomBitsPerKey,
       targetFileSize: Infinity,
+      ...(settings.rangeTombstones
+        ? { rangeTombstones: settings.rangeTombstones }
+        : {}),
       newFileNumber: () => settings.outputNumber,
       shouldAbort,
     });
@@ -230,6 +238,7 @@ export async function runCompactionJob(
       targetFileSize: job.targetFileSize,
       smallestSnapshot: job.smallestSnapshot,
       ...(job.expiry ? { expiry: job.expiry } : {}),
+      ...(job.rangeTombstones ? { rangeTombstones: job.rangeTombstones } : {}),
       isBottomForKey: (key) =>
         job.deeperLevels.every((files) => !levelHolds(files, key)),
       newFileNumber: () => {

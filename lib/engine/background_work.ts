@@ -15,7 +15,10 @@ import {
   planForInputs,
   targetFileSize,
 } from "../compaction/compaction.ts";
-import { outputNumbersNeeded } from "../compaction/compaction_job.ts";
+import {
+  type FlushSettings,
+  outputNumbersNeeded,
+} from "../compaction/compaction_job.ts";
 import {
   type FileMeta,
   NUM_LEVELS,
@@ -27,6 +30,29 @@ import { ClosedError, IOError } from "../util/errors.ts";
 import { failpoint } from "../util/failpoints.ts";
 import type { EngineState } from "./engine_state.ts";
 import type { ObsoleteFileSweeper } from "./obsolete_files.ts";
+
+/**
+ * Input tables of one job of a manual compaction below level 0: about
+ * 64 MiB of tables at the default size, a few seconds of work.
+ */
+export const MANUAL_JOB_FILES = 32;
+
+/** What `DB.compact({ onProgress })` is told after each job. */
+export interface CompactionProgress {
+  /** Bytes of tables the jobs so far have read. */
+  bytesRead: number;
+  /**
+   * An estimate of the bytes all jobs will read (what compaction drops
+   * makes it smaller; it is exact in the last report).
+   */
+  totalBytes: number;
+  /** The level being compacted into the next. */
+  level: number;
+  /** The deepest level the compaction reaches. */
+  bottomLevel: number;
+  /** True in the last report, once everything is compacted. */
+  done: boolean;
+}
 
 /**
  * Flush and compaction scheduling of one database.
@@ -103,6 +129,9 @@ export class BackgroundWork {
         lastSequence: state.lastSequence,
       };
       if (meta) edit.added = [[0, meta]];
+      if (mem.rangeTombstones.length > 0) {
+        edit.rangeTombstonesAdded = mem.rangeTombstones.slice();
+      }
       await state.versions.logAndApply(edit);
       failpoint("flush:manifest-appended");
       if (meta) state.pendingOutputs.delete(meta.number);
@@ -126,18 +155,25 @@ export class BackgroundWork {
     // millisecond for 4 MiB) that is transferred to it rather than cloned,
     // and comes back to hold the next flush's image; building the table
     // costs the main thread nothing.
-    const result = await state.runner.flush(mem, {
+    const settings: FlushSettings = {
       dir: state.dir,
       blockSize: state.options.blockSize,
       bloomBitsPerKey: state.options.bloomBitsPerKey,
       outputNumber: state.newOutputNumber(),
-    });
+    };
+    const tombstones = [
+      ...state.versions.current.rangeTombstones,
+      ...mem.rangeTombstones,
+    ];
+    if (tombstones.length > 0) settings.rangeTombstones = tombstones;
+    const result = await state.runner.flush(mem, settings);
     if (result.aborted) {
       // Closing: the memtable's WAL stays, and the next open replays it.
       throw new ClosedError(`Database "${state.path}" closed during a flush`);
     }
     const meta = result.outputs[0];
     if (meta) state.counters.flushBytesWritten += meta.size;
+    state.counters.flushCount++;
     return meta;
   }
 
@@ -177,14 +213,18 @@ export class BackgroundWork {
   /**
    * Compacts every key in `[start, end]` down to the deepest level that
    * holds data (a manual compaction), waiting for background compactions
-   * to yield.
+   * to yield. Below level 0 it works in jobs of about
+   * {@link MANUAL_JOB_FILES} input tables, so that each job is short and
+   * progress can be told.
    *
    * @param start Inclusive lower bound, or everything.
    * @param end Inclusive upper bound, or everything.
+   * @param onProgress Told after each job (see {@link CompactionProgress}).
    */
   async compactRange(
     start: Uint8Array | undefined,
     end: Uint8Array | undefined,
+    onProgress?: (progress: CompactionProgress) => void,
   ): Promise<void> {
     const state = this.#state;
     this.#manualCompactions++;
@@ -193,24 +233,59 @@ export class BackgroundWork {
         // Like LevelDB's CompactRange: push every level that holds keys in
         // the range one level down, so that even the deepest level is
         // rewritten and loses its dead entries.
+        const version = state.versions.current;
         let bottom = 0;
+        const bytes: number[] = [];
         for (let l = 0; l < NUM_LEVELS; l++) {
-          if (state.versions.current.overlapping(l, start, end).length > 0) {
-            bottom = l;
+          const files = version.overlapping(l, start, end);
+          bytes.push(files.reduce((n, f) => n + f.size, 0));
+          if (files.length > 0) bottom = l;
+        }
+        // What the jobs will read if little is dropped: at each level,
+        // everything pushed down from above, and what it lands on below.
+        let above = 0;
+        let totalBytes = 0;
+        for (let l = 0; l <= bottom; l++) {
+          above += bytes[l]!;
+          totalBytes += above + (bytes[l + 1] ?? 0);
+        }
+        const progress: CompactionProgress = {
+          bytesRead: 0,
+          totalBytes,
+          level: 0,
+          bottomLevel: bottom,
+          done: false,
+        };
+        for (let level = 0; level <= bottom; level++) {
+          progress.level = level;
+          while (true) {
+            state.checkWritable();
+            const current = state.versions.current;
+            let inputs = level === 0
+              ? current.files(0).slice()
+              : current.overlapping(level, start, end);
+            // Each pass takes the first files left; a rewritten last level
+            // gets new numbers, so it is taken once, whole.
+            if (level > 0 && level < NUM_LEVELS - 1) {
+              inputs = inputs.slice(0, MANUAL_JOB_FILES);
+            }
+            if (inputs.length === 0) break;
+            const plan = planForInputs(current, level, inputs);
+            await this.#runCompaction(plan, false);
+            for (const f of [...plan.inputs, ...plan.overlaps]) {
+              progress.bytesRead += f.size;
+            }
+            progress.totalBytes = Math.max(
+              progress.totalBytes,
+              progress.bytesRead,
+            );
+            onProgress?.({ ...progress });
+            if (level === 0 || level === NUM_LEVELS - 1) break;
           }
         }
-        for (let level = 0; level <= bottom; level++) {
-          state.checkWritable();
-          const version = state.versions.current;
-          const inputs = level === 0
-            ? version.files(0).slice()
-            : version.overlapping(level, start, end);
-          if (inputs.length === 0) continue;
-          await this.#runCompaction(
-            planForInputs(version, level, inputs),
-            false,
-          );
-        }
+        progress.totalBytes = progress.bytesRead;
+        progress.done = true;
+        onProgress?.({ ...progress });
       });
     } catch (err) {
       // A disk error stops writes, as it does in a background compaction.
@@ -269,13 +344,15 @@ export class BackgroundWork {
         ...(state.options.valueExpiry
           ? { expiry: { ...state.options.valueExpiry, nowMs: Date.now() } }
           : {}),
+        ...(version.rangeTombstones.length > 0
+          ? { rangeTombstones: version.rangeTombstones.slice() }
+          : {}),
       });
       if (result.aborted) return;
       await syncDir(state.fs, state.dir);
       failpoint("compaction:outputs-synced");
       edit.added = result.outputs.map((f): [number, FileMeta] => [outLevel, f]);
-      await state.versions.logAndApply(edit);
-      failpoint("compaction:manifest-appended");
+      // Counted before the edit, which records the lifetime totals.
       const counters = state.counters;
       counters.compactionCount++;
       counters.compactionBytesRead += bytesIn;
@@ -283,6 +360,8 @@ export class BackgroundWork {
         (n, f) => n + f.size,
         0,
       );
+      await state.versions.logAndApply(edit);
+      failpoint("compaction:manifest-appended");
     } finally {
       state.versions.unpin(version);
       // Outputs are live in the version now, or (aborted, failed) orphans

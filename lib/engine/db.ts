@@ -21,9 +21,13 @@ import { MemFs } from "../fs/mem_fs.ts";
 import { TYPE_DELETE, TYPE_PUT } from "../iterator/internal_key.ts";
 import { type FileMeta, NUM_LEVELS } from "../manifest/version.ts";
 import { InvalidArgumentError, StrataError } from "../util/errors.ts";
-import { BackgroundWork } from "./background_work.ts";
+import { BackgroundWork, type CompactionProgress } from "./background_work.ts";
 import { collectStats, type DBStats } from "./db_stats.ts";
-import { type EngineState, errorMessage } from "./engine_state.ts";
+import {
+  type EngineState,
+  errorMessage,
+  type LifetimeCounters,
+} from "./engine_state.ts";
 import type { DirectoryLock } from "./lock.ts";
 import { ObsoleteFileSweeper } from "./obsolete_files.ts";
 import {
@@ -51,7 +55,18 @@ export type { Bytes } from "./write_batch.ts";
 export type { OpenOptions } from "./options.ts";
 export type { Entry, ScanOptions } from "./scan_plan.ts";
 export type { RecoveryReport } from "./recovery.ts";
-export type { DBStats, LevelStats } from "./db_stats.ts";
+export type { DBStats, LevelStats, LifetimeStats } from "./db_stats.ts";
+export type { CompactionProgress } from "./background_work.ts";
+
+/** Options of {@link DB.compact}. */
+export interface CompactOptions {
+  /** First key to compact (inclusive); absent: from the first key. */
+  start?: Bytes;
+  /** Last key to compact (inclusive); absent: to the last key. */
+  end?: Bytes;
+  /** Told after each compaction job, and once at the end. */
+  onProgress?: (progress: CompactionProgress) => void;
+}
 
 /** Options of a single write. */
 export interface WriteOptions {
@@ -260,6 +275,43 @@ export class DB implements AsyncDisposable {
         EMPTY,
         this.#syncOption(options),
       );
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Deletes every key in `[start, end)` at once: one range tombstone, so
+   * it costs the same for ten keys or ten million. Reads (gets, scans
+   * both ways, snapshots taken after it) no longer see those keys;
+   * snapshots taken before still do. Compaction drops the data it covers,
+   * and the space comes back (`compact()` to force it now).
+   *
+   * @param start First key to delete ("" deletes from the first key).
+   * @param end First key to keep; omitted, every key from `start` on.
+   * @param options `sync: true` waits until the delete is durable.
+   * @throws {InvalidArgumentError} When `end` does not come after `start`.
+   *
+   * @example Drop a prefix
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DB } from "./db.ts";
+   * await using db = await DB.open(":memory:");
+   * await db.put("user/1", "a");
+   * await db.put("user/2", "b");
+   * await db.put("video/1", "c");
+   * await db.deleteRange("user/", "user0"); // "0" follows "/"
+   * assert.equal(await db.get("user/1"), undefined);
+   * assert.equal([...db.scanSync()].length, 1);
+   * ```
+   */
+  deleteRange(
+    start: Bytes,
+    end?: Bytes,
+    options?: WriteOptions,
+  ): Promise<void> {
+    try {
+      return this.write(new WriteBatch().deleteRange(start, end), options);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -576,23 +628,49 @@ export class DB implements AsyncDisposable {
 
   /**
    * Compacts every key in `[start, end]` (default: everything) down to the
-   * deepest level that holds data, dropping overwritten versions and
-   * tombstones that no snapshot needs.
+   * deepest level that holds data, dropping overwritten versions,
+   * tombstones and what range deletes cover, where no snapshot needs them.
    *
-   * @param range Optional inclusive bounds.
+   * @param options Optional inclusive bounds, and `onProgress`, told after
+   * each compaction job how many bytes were read of about how many (see
+   * {@link CompactionProgress}).
+   *
+   * @example Watch a compaction
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DB } from "./db.ts";
+   * await using db = await DB.open(":memory:", { memtableSize: 4096 });
+   * for (let i = 0; i < 500; i++) await db.put(`k${i}`, "v".repeat(40));
+   * const reports: number[] = [];
+   * await db.compact({ onProgress: (p) => reports.push(p.bytesRead / p.totalBytes) });
+   * assert.equal(reports.at(-1), 1);
+   * ```
    */
-  async compact(range: { start?: Bytes; end?: Bytes } = {}): Promise<void> {
-    if (typeof range !== "object" || range === null) {
+  async compact(options: CompactOptions = {}): Promise<void> {
+    if (typeof options !== "object" || options === null) {
       throw new InvalidArgumentError(
-        `Invalid compact range ${describe(range)}: expected an object`,
+        `Invalid compact options ${describe(options)}: expected an object`,
       );
     }
-    const start = range.start === undefined
+    for (const name of Object.keys(options)) {
+      if (name !== "start" && name !== "end" && name !== "onProgress") {
+        throw new InvalidArgumentError(`Unknown compact option "${name}"`);
+      }
+    }
+    const start = options.start === undefined
       ? undefined
-      : toBound(range.start, "start");
-    const end = range.end === undefined ? undefined : toBound(range.end, "end");
+      : toBound(options.start, "start");
+    const end = options.end === undefined
+      ? undefined
+      : toBound(options.end, "end");
+    const onProgress = options.onProgress;
+    if (onProgress !== undefined && typeof onProgress !== "function") {
+      throw new InvalidArgumentError(
+        `Invalid onProgress ${describe(onProgress)}: expected a function`,
+      );
+    }
     await this.flush();
-    await this.#background.compactRange(start, end);
+    await this.#background.compactRange(start, end, onProgress);
   }
 
   // ----------------------------------------------------------------- stats
@@ -670,6 +748,18 @@ export class DB implements AsyncDisposable {
         await wal?.close().catch((err) => failure ??= err);
       }
       await state.versions.drain();
+      // The lifetime counters as they stand (the last edit recorded them
+      // as of the last flush or compaction). Not after a failure: no edit
+      // may follow one.
+      if (
+        !state.options.readOnly && state.bgError === undefined &&
+        state.versions.failure === undefined && failure === undefined &&
+        !sameCounters(state.versions.lifetime, state.lifetimeTotals())
+      ) {
+        // Best effort: a torn record here is dropped by the next open, and
+        // only counters would be lost.
+        await state.versions.logAndApply({}).catch(() => {});
+      }
       // A failure the writers were told of already (a background error) is
       // not news; one that only the last sync met is.
       if (failure !== undefined && state.bgError === undefined) throw failure;
@@ -685,4 +775,11 @@ export class DB implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+function sameCounters(
+  recorded: Record<string, number>,
+  now: LifetimeCounters,
+): boolean {
+  return Object.entries(now).every(([key, n]) => recorded[key] === n);
 }

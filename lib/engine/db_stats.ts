@@ -21,7 +21,31 @@ export interface LevelStats {
   targetBytes: number;
 }
 
-/** What `DB.stats()` reports. Counters run from the time of `open`. */
+/**
+ * Figures of a database's whole life, which the manifest keeps across
+ * opens: recorded with every flush and compaction and at close (after a
+ * crash, they lack what happened since the last of those).
+ */
+export interface LifetimeStats {
+  /** Compaction work. */
+  compactions: { count: number; bytesRead: number; bytesWritten: number };
+  /** Memtables flushed to level-0 tables. */
+  flushes: number;
+  /** Bytes of keys and values written by callers. */
+  userBytes: number;
+  /** Bytes written to disk: WALs, flushes, compactions. */
+  bytesWritten: number;
+  /** `bytesWritten` per byte of user data. */
+  writeAmplification: number;
+  /** WAL syncs (group commit shares them). */
+  walSyncs: number;
+}
+
+/**
+ * What `DB.stats()` reports. `compactions`, `writeAmplification`, `cache`
+ * and `walSyncs` count from the time of `open`; `lifetime` holds the same
+ * kind of figures over the database's whole life.
+ */
 export interface DBStats {
   /** One entry per level, 0 to 6. */
   levels: LevelStats[];
@@ -35,12 +59,18 @@ export interface DBStats {
   sequence: number;
   /** Compaction work since open. */
   compactions: { count: number; bytesRead: number; bytesWritten: number };
+  /** Memtables flushed since open, and the bytes of their tables. */
+  flushes: { count: number; bytesWritten: number };
   /** Bytes written to disk (WAL, flushes, compactions) per byte of user data since open. */
   writeAmplification: number;
   /** Block cache figures. */
   cache: { hits: number; misses: number; bytes: number; capacity: number };
   /** WAL syncs issued since open (group commit shares them). */
   walSyncs: number;
+  /** Range tombstones in force (in memtables and in the version). */
+  rangeTombstones: number;
+  /** Figures of the database's whole life (see {@link LifetimeStats}). */
+  lifetime: LifetimeStats;
 }
 
 /**
@@ -97,6 +127,10 @@ export function collectStats(state: EngineState): DBStats {
       bytesRead: counters.compactionBytesRead,
       bytesWritten: counters.compactionBytesWritten,
     },
+    flushes: {
+      count: counters.flushCount,
+      bytesWritten: counters.flushBytesWritten,
+    },
     writeAmplification: counters.userBytes === 0
       ? 0
       : written / counters.userBytes,
@@ -106,6 +140,29 @@ export function collectStats(state: EngineState): DBStats {
       bytes: cache.bytes,
       capacity: options.blockCacheSize,
     },
-    walSyncs: counters.walSyncsBefore + (state.wal?.syncCount ?? 0),
+    walSyncs: state.walSyncsSinceOpen(),
+    rangeTombstones: state.imms.reduce(
+      (n, imm) => n + imm.mem.rangeTombstones.length,
+      state.mem.rangeTombstones.length + version.rangeTombstones.length,
+    ),
+    lifetime: lifetimeStats(state),
+  };
+}
+
+function lifetimeStats(state: EngineState): LifetimeStats {
+  const t = state.lifetimeTotals();
+  const bytesWritten = t.walBytesWritten + t.flushBytesWritten +
+    t.compactionBytesWritten;
+  return {
+    compactions: {
+      count: t.compactionCount,
+      bytesRead: t.compactionBytesRead,
+      bytesWritten: t.compactionBytesWritten,
+    },
+    flushes: t.flushCount,
+    userBytes: t.userBytes,
+    bytesWritten,
+    writeAmplification: t.userBytes === 0 ? 0 : bytesWritten / t.userBytes,
+    walSyncs: t.walSyncs,
   };
 }

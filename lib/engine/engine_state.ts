@@ -51,7 +51,43 @@ export interface EngineCounters {
   compactionBytesWritten: number;
   /** WAL syncs of WALs retired since open. */
   walSyncsBefore: number;
+  /** Memtables flushed to level-0 tables. */
+  flushCount: number;
 }
+
+/**
+ * The counters of a database's whole life, as the manifest keeps them
+ * (names are the manifest's `lifetime` keys).
+ */
+export interface LifetimeCounters {
+  /** Bytes of keys and values written by callers. */
+  userBytes: number;
+  /** Bytes appended to WALs. */
+  walBytesWritten: number;
+  /** WAL syncs. */
+  walSyncs: number;
+  /** Memtables flushed. */
+  flushCount: number;
+  /** Bytes of level-0 tables written by flushes. */
+  flushBytesWritten: number;
+  /** Compactions that wrote tables. */
+  compactionCount: number;
+  /** Bytes those compactions read. */
+  compactionBytesRead: number;
+  /** Bytes those compactions wrote. */
+  compactionBytesWritten: number;
+}
+
+const LIFETIME_KEYS: readonly (keyof LifetimeCounters)[] = [
+  "userBytes",
+  "walBytesWritten",
+  "walSyncs",
+  "flushCount",
+  "flushBytesWritten",
+  "compactionCount",
+  "compactionBytesRead",
+  "compactionBytesWritten",
+];
 
 /** Everything the engine's parts need to build a {@link EngineState}. */
 export interface EngineParts {
@@ -121,7 +157,10 @@ export class EngineState {
     compactionBytesRead: 0,
     compactionBytesWritten: 0,
     walSyncsBefore: 0,
+    flushCount: 0,
   };
+  /** The lifetime counters as the manifest had them at open. */
+  readonly lifetimeAtOpen: LifetimeCounters;
 
   /** The memtable writes go to. */
   mem: MemTable;
@@ -166,6 +205,40 @@ export class EngineState {
     this.memPool = parts.memPool;
     this.mem = parts.mem;
     this.lastSequence = parts.versions.lastSequence;
+    const recorded = parts.versions.lifetime;
+    const base = {} as LifetimeCounters;
+    for (const key of LIFETIME_KEYS) base[key] = recorded[key] ?? 0;
+    this.lifetimeAtOpen = base;
+  }
+
+  /** WAL syncs since open: of the retired WALs and of the live one. */
+  walSyncsSinceOpen(): number {
+    return this.counters.walSyncsBefore + (this.wal?.syncCount ?? 0);
+  }
+
+  /**
+   * The database's lifetime counters now: those recorded at open plus
+   * what happened since.
+   *
+   * @returns Fresh totals.
+   */
+  lifetimeTotals(): LifetimeCounters {
+    const c = this.counters;
+    const since: LifetimeCounters = {
+      userBytes: c.userBytes,
+      walBytesWritten: c.walBytesWritten,
+      walSyncs: this.walSyncsSinceOpen(),
+      flushCount: c.flushCount,
+      flushBytesWritten: c.flushBytesWritten,
+      compactionCount: c.compactionCount,
+      compactionBytesRead: c.compactionBytesRead,
+      compactionBytesWritten: c.compactionBytesWritten,
+    };
+    const totals = {} as LifetimeCounters;
+    for (const key of LIFETIME_KEYS) {
+      totals[key] = this.lifetimeAtOpen[key] + since[key];
+    }
+    return totals;
   }
 
   /** Throws {@link ClosedError} once closing has begun. */

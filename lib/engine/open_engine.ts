@@ -124,6 +124,7 @@ export async function openEngine(
       mem,
     });
     state.lastSequence = Math.max(lastSequence, versions.lastSequence);
+    versions.lifetimeSource = () => ({ ...state.lifetimeTotals() });
     return { state, lock, report };
   } catch (err) {
     versions?.close();

@@ -11,6 +11,7 @@
 import type { InternalIterator } from "../iterator/internal_key.ts";
 import { TYPE_PUT } from "../iterator/internal_key.ts";
 import { MergingIterator } from "../iterator/merging_iterator.ts";
+import { RangeTombstoneIndex } from "../iterator/range_tombstones.ts";
 import { UserIterator } from "../iterator/user_iterator.ts";
 import { LevelIterator } from "../manifest/level_iterator.ts";
 import { findFile, NUM_LEVELS, type Version } from "../manifest/version.ts";
@@ -89,21 +90,27 @@ export class ReadPath {
     const state = this.#state;
     state.checkOpen();
     // The hot path of every read: no allocation until the result's copy.
-    let hit = state.mem.count > 0 ? state.mem.get(key, seq) : undefined;
+    let hit: { type: number; value: Uint8Array; seq: number } | undefined =
+      state.mem.count > 0 ? state.mem.get(key, seq) : undefined;
     const imms = state.imms;
     for (let i = imms.length - 1; !hit && i >= 0; i--) {
       hit = imms[i]!.mem.get(key, seq);
     }
+    const version = state.versions.current;
     if (!hit) {
-      const version = state.versions.current;
       const tables = state.tables;
-      for (const f of version.files(0)) { // newest first
+      const level0 = version.files(0); // newest first
+      for (let i = 0; i < level0.length; i++) {
+        const f = level0[i]!;
+        // Past a hit, only a table with newer entries can matter (level 0
+        // tables overlap in sequence numbers only after a repair).
+        if (hit && !(f.maxSeq !== undefined && f.maxSeq > hit.seq)) break;
         if (
           compareBytes(key, f.smallestKey) >= 0 &&
           compareBytes(key, f.largestKey) <= 0
         ) {
-          hit = tables.get(f.number).get(key, seq);
-          if (hit) break;
+          const found = tables.get(f.number).get(key, seq);
+          if (found && (!hit || found.seq > hit.seq)) hit = found;
         }
       }
       for (let level = 1; !hit && level < NUM_LEVELS; level++) {
@@ -115,7 +122,54 @@ export class ReadPath {
       }
     }
     if (!hit || hit.type !== TYPE_PUT) return undefined;
+    if (this.#hiddenByRange(key, hit.seq, seq, version)) return undefined;
     return copy ? copyResult(hit.value) : hit.value;
+  }
+
+  /**
+   * Whether a range tombstone that a reader at `seq` sees is newer than
+   * the version of `key` found at `found`: the memtables' and the
+   * version's (usually none, and then this costs three length checks).
+   */
+  #hiddenByRange(
+    key: Uint8Array,
+    found: number,
+    seq: number,
+    version: Version,
+  ): boolean {
+    const state = this.#state;
+    if (
+      version.rangeTombstones.length > 0 &&
+      version.rangeTombstoneIndex().hides(key, found, seq)
+    ) {
+      return true;
+    }
+    if (
+      state.mem.rangeTombstones.length > 0 &&
+      state.mem.rangeTombstoneIndex().hides(key, found, seq)
+    ) {
+      return true;
+    }
+    for (const imm of state.imms) {
+      if (
+        imm.mem.rangeTombstones.length > 0 &&
+        imm.mem.rangeTombstoneIndex().hides(key, found, seq)
+      ) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Every range tombstone a scan at `seq` sees, as one index.
+   */
+  #scanTombstones(version: Version, seq: number): RangeTombstoneIndex {
+    const state = this.#state;
+    const lists = [version.rangeTombstones, state.mem.rangeTombstones];
+    for (const imm of state.imms) lists.push(imm.mem.rangeTombstones);
+    if (lists.every((l) => l.length === 0)) return RangeTombstoneIndex.EMPTY;
+    return RangeTombstoneIndex.build(lists, seq);
   }
 
   /**
@@ -183,6 +237,7 @@ export class ReadPath {
         reverse: plan.reverse,
         lowerInclusive: plan.lowerInclusive,
         upperInclusive: plan.upperInclusive,
+        rangeTombstones: this.#scanTombstones(version, plan.sequence),
       };
       if (plan.lower) iterOptions.lower = plan.lower;
       if (plan.upper) iterOptions.upper = plan.upper;

@@ -6,16 +6,15 @@
 
 import { copyBytes, encodeUtf8 } from "../memtable/arena.ts";
 import { InvalidArgumentError } from "../util/errors.ts";
-import {
-  type EntryType,
-  TYPE_DELETE,
-  TYPE_PUT,
-} from "../iterator/internal_key.ts";
+import { TYPE_DELETE, TYPE_PUT } from "../iterator/internal_key.ts";
+import { compareBytes } from "../util/bytes.ts";
 import {
   encodeWalEntry,
   forEachWalEntry,
+  TYPE_RANGE_DELETE,
   WAL_RECORD_HEADER_SIZE,
   walEntrySize,
+  type WalEntryType,
 } from "../wal/wal.ts";
 import { describe } from "./options.ts";
 
@@ -162,13 +161,54 @@ function toBytes(input: unknown, what: string): Uint8Array {
   );
 }
 
+/**
+ * Checks the bounds of a range deletion: `[start, end)`, with `start` a
+ * key or empty (the first key there is) and `end` a key after it, or
+ * absent (no end).
+ *
+ * @param start First key to delete.
+ * @param end First key to keep; `undefined` deletes to the end.
+ * @returns The bounds as bytes (not copied); an empty end means no end.
+ * @throws {InvalidArgumentError} On a bound that is not a string or
+ * `Uint8Array`, is too long, or an `end` not after `start`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { toRange } from "./write_batch.ts";
+ * assert.equal(toRange("a", "b")[1][0], 0x62);
+ * assert.equal(toRange("a", undefined)[1].length, 0);
+ * assert.throws(() => toRange("b", "a"), /must come after/);
+ * ```
+ */
+export function toRange(
+  start: unknown,
+  end: unknown,
+): [start: Uint8Array, end: Uint8Array] {
+  const s = start instanceof Uint8Array && start.length <= MAX_KEY_BYTES
+    ? start
+    : start === ""
+    ? EMPTY
+    : toKey(start);
+  if (end === undefined) return [s, EMPTY];
+  const e = toLookupKey(end);
+  if (compareBytes(e, s) <= 0) {
+    throw new InvalidArgumentError(
+      `Invalid range end ${describe(end)}: it must come after the start ${
+        describe(start)
+      }`,
+    );
+  }
+  return [s, e];
+}
+
 /** One operation of a {@link WriteBatch}. */
 export interface BatchOp {
-  /** PUT or DELETE. */
-  type: EntryType;
-  /** The key. */
+  /** PUT, DELETE, or RANGE_DELETE (3: `key` to `value`, exclusive). */
+  type: WalEntryType;
+  /** The key (a range deletion's start). */
   key: Uint8Array;
-  /** The value (empty for a delete). */
+  /** The value (empty for a delete; a range deletion's end). */
   value: Uint8Array;
 }
 
@@ -198,6 +238,7 @@ export class WriteBatch {
   #end = WAL_RECORD_HEADER_SIZE;
   #count = 0;
   #bytes = 0;
+  #ranges = 0;
 
   /**
    * Adds a put.
@@ -227,7 +268,30 @@ export class WriteBatch {
     return this;
   }
 
-  #append(type: EntryType, key: Uint8Array, value: Uint8Array): void {
+  /**
+   * Adds a range deletion: every key in `[start, end)` is deleted, however
+   * many there are, at the cost of one operation. Like any operation of
+   * the batch, it applies to what came before it in the batch, not after.
+   *
+   * @param start First key to delete ("" deletes from the first key).
+   * @param end First key to keep; omitted, every key from `start` on.
+   * @returns This batch, for chaining.
+   * @throws {InvalidArgumentError} When `end` does not come after `start`.
+   */
+  deleteRange(start: Bytes, end?: Bytes): this {
+    const [s, e] = toRange(start, end);
+    this.#append(TYPE_RANGE_DELETE, s, e);
+    this.#bytes += s.length + e.length;
+    this.#ranges++;
+    return this;
+  }
+
+  /** The number of range deletions among the operations. */
+  get rangeDeletes(): number {
+    return this.#ranges;
+  }
+
+  #append(type: WalEntryType, key: Uint8Array, value: Uint8Array): void {
     const need = this.#end + walEntrySize(key, value);
     if (need - 8 > MAX_BATCH_BYTES) {
       throw new InvalidArgumentError(
@@ -256,6 +320,7 @@ export class WriteBatch {
     this.#end = WAL_RECORD_HEADER_SIZE;
     this.#count = 0;
     this.#bytes = 0;
+    this.#ranges = 0;
   }
 
   /** The number of operations. */

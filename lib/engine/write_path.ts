@@ -18,6 +18,7 @@ import { IOError } from "../util/errors.ts";
 import { logFileName } from "../util/filenames.ts";
 import {
   forEachWalEntry,
+  TYPE_RANGE_DELETE,
   WAL_RECORD_HEADER_SIZE,
   WalWriter,
 } from "../wal/wal.ts";
@@ -147,7 +148,11 @@ export class WritePath {
       record,
       WAL_RECORD_HEADER_SIZE,
       record.length,
-      (type, key, value) => mem.add(seq++, type, key, value),
+      (type, key, value) => {
+        if (type === TYPE_RANGE_DELETE) {
+          mem.addRangeTombstone(seq++, key, value);
+        } else mem.add(seq++, type, key, value);
+      },
     );
     state.counters.walBytesWritten += wal.size - before;
     state.counters.userBytes += byteSize;
@@ -241,7 +246,7 @@ export class WritePath {
     }
     // A rotation in flight (a writer's) may have taken the memtable.
     await this.#rotating;
-    if (state.mem.count > 0) await this.rotate(true);
+    if (!state.mem.isEmpty) await this.rotate(true);
     state.checkWritable(); // closing stops a flush: it did not happen
     while (state.imms.length > 0) {
       await state.changed.wait();
@@ -292,7 +297,7 @@ export class WritePath {
     );
     // Another writer may have rotated while we awaited.
     const rotatedMeanwhile = force
-      ? state.mem.count === 0
+      ? state.mem.isEmpty
       : state.mem.approximateBytes < state.options.memtableSize;
     if (
       state.closing || state.imms.length >= MAX_IMMUTABLE || rotatedMeanwhile

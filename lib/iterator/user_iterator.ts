@@ -17,6 +17,7 @@ import {
   MAX_SEQUENCE,
   TYPE_DELETE,
 } from "./internal_key.ts";
+import type { RangeTombstoneIndex } from "./range_tombstones.ts";
 
 /** Options of a {@link UserIterator}. */
 export interface UserIteratorOptions {
@@ -32,6 +33,11 @@ export interface UserIteratorOptions {
   upper?: Uint8Array;
   /** Whether a key equal to `upper` is in range; false when absent. */
   upperInclusive?: boolean;
+  /**
+   * Range tombstones: a version one of them hides, at the snapshot, is
+   * treated like a deleted one.
+   */
+  rangeTombstones?: RangeTombstoneIndex;
 }
 
 /** A user-visible entry; the arrays are valid until the next call. */
@@ -103,6 +109,7 @@ export class UserIterator {
   readonly #lowerInclusive: boolean;
   readonly #upper: Uint8Array | undefined;
   readonly #upperInclusive: boolean;
+  readonly #ranges: RangeTombstoneIndex | undefined;
   #started = false;
   #done = false;
   /** The current user key: skipped forward, being resolved backward. */
@@ -128,6 +135,8 @@ export class UserIterator {
     this.#lowerInclusive = options.lowerInclusive ?? true;
     this.#upper = options.upper;
     this.#upperInclusive = options.upperInclusive ?? false;
+    const ranges = options.rangeTombstones;
+    this.#ranges = ranges === undefined || ranges.isEmpty ? undefined : ranges;
     const lower = this.#lower;
     const upper = this.#upper;
     if (lower !== undefined && upper !== undefined) {
@@ -209,6 +218,7 @@ export class UserIterator {
       // The newest visible version of a new key: older ones get skipped.
       this.#save(key);
       if (src.type() === TYPE_DELETE) continue;
+      if (this.#ranges?.hides(key, src.seq(), snapshot)) continue;
       return { key, value: src.value() };
     }
     this.#done = true;
@@ -235,6 +245,7 @@ export class UserIterator {
     const snapshot = this.#snapshot;
     const lower = this.#lower;
     let found = false;
+    let foundSeq = 0;
     this.#savedLen = -1;
     for (; src.valid(); src.prev()) {
       const key = src.key();
@@ -242,7 +253,8 @@ export class UserIterator {
         this.#savedLen < 0 || !equalsSaved(key, this.#saved, this.#savedLen)
       ) {
         // A new key: the previous one is resolved.
-        if (found) return this.#savedEntry();
+        if (found && !this.#hiddenSaved(foundSeq)) return this.#savedEntry();
+        found = false;
         if (lower !== undefined) {
           const c = compareBytes(key, lower);
           if (c < 0 || (c === 0 && !this.#lowerInclusive)) break;
@@ -257,10 +269,23 @@ export class UserIterator {
         this.#value = copyInto(this.#value, value);
         this.#valueLen = value.length;
         found = true;
+        foundSeq = src.seq();
       }
     }
     this.#done = true;
-    return found ? this.#savedEntry() : undefined;
+    return found && !this.#hiddenSaved(foundSeq)
+      ? this.#savedEntry()
+      : undefined;
+  }
+
+  /** Whether a range tombstone hides the saved key's version at `seq`. */
+  #hiddenSaved(seq: number): boolean {
+    return this.#ranges !== undefined &&
+      this.#ranges.hides(
+        this.#saved.subarray(0, this.#savedLen),
+        seq,
+        this.#snapshot,
+      );
   }
 
   #save(key: Uint8Array): void {

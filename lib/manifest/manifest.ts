@@ -5,7 +5,7 @@
  * ```
  * MANIFEST-NNNNNN
  * +-----------------+-----------------+
- * | MAGIC u32 "SMAN"| VERSION u32 = 1 |    file header, 8 bytes
+ * | MAGIC u32 "SMAN"| VERSION u32 = 2 |    file header, 8 bytes
  * +-----------------+-----------------+
  * | u32 crc | u32 len | payload (len bytes) |   one record per edit
  * +---------+---------+---------------------+
@@ -13,9 +13,20 @@
  * payload = the edit as UTF-8 JSON (keys in hex), small and easy to read:
  *   {"log":5,"next":9,"seq":1200,
  *    "add":[{"level":0,"number":7,"size":4410,"entries":40,
- *            "smallest":"6b31","smallestSeq":3,"largest":"6b39","largestSeq":40}],
- *    "delete":[[0,4]],"pointers":[[1,"6b35"]]}
+ *            "smallest":"6b31","smallestSeq":3,"largest":"6b39","largestSeq":40,
+ *            "minSeq":3,"maxSeq":40,"rdSeen":12,"rdHidden":true}],
+ *    "delete":[[0,4]],"pointers":[[1,"6b35"]],
+ *    "rangeDel":[["6b32","6b34",12]],"rangeDelRetired":[7],
+ *    "lifetime":{"compactions":3,...}}
  * ```
+ *
+ * Version 2 added the range tombstones (`rangeDel`, `rangeDelRetired`),
+ * the tables' sequence ranges (`minSeq`, `maxSeq`) and what they know of
+ * range tombstones (`rdSeen`, `rdHidden`), and the lifetime counters
+ * (`lifetime`). Version 1 manifests are read (the new fields absent) and
+ * appended to, until an edit brings range tombstones: then the manifest
+ * is rewritten as version 2, so that an older Strata, which would ignore
+ * them and show deleted keys again, refuses it instead.
  *
  * All integers little-endian. Edits are small and rare (one per flush or
  * compaction), so readability beats compactness here. A record is appended
@@ -36,8 +47,8 @@ import type { FileMeta, VersionEdit } from "./version.ts";
 
 /** "SMAN" read as a little-endian u32: tells a manifest from other files. */
 export const MANIFEST_MAGIC = 0x4e414d53;
-/** The manifest format version this code writes and reads. */
-export const MANIFEST_VERSION = 1;
+/** The manifest format version this code writes (it reads 1 and 2). */
+export const MANIFEST_VERSION = 2;
 const HEADER_BYTES = 8;
 const RECORD_HEADER_BYTES = 8;
 
@@ -50,6 +61,10 @@ interface FileJson {
   smallestSeq: number;
   largest: string;
   largestSeq: number;
+  minSeq?: number;
+  maxSeq?: number;
+  rdSeen?: number;
+  rdHidden?: boolean;
 }
 
 interface EditJson {
@@ -59,6 +74,9 @@ interface EditJson {
   add?: FileJson[];
   delete?: [number, number][];
   pointers?: [number, string][];
+  rangeDel?: [string, string, number][];
+  rangeDelRetired?: number[];
+  lifetime?: Record<string, number>;
 }
 
 /**
@@ -90,12 +108,29 @@ export function encodeEditRecord(edit: VersionEdit): Uint8Array {
       smallestSeq: f.smallestSeq,
       largest: toHex(f.largestKey),
       largestSeq: f.largestSeq,
+      ...(f.minSeq === undefined ? {} : { minSeq: f.minSeq }),
+      ...(f.maxSeq === undefined ? {} : { maxSeq: f.maxSeq }),
+      ...(f.rangeDeletesSeen === undefined
+        ? {}
+        : { rdSeen: f.rangeDeletesSeen }),
+      ...(f.rangeDeleted ? { rdHidden: true } : {}),
     }));
   }
   if (edit.deleted?.length) json.delete = edit.deleted;
   if (edit.compactPointers?.length) {
     json.pointers = edit.compactPointers.map(([l, k]) => [l, toHex(k)]);
   }
+  if (edit.rangeTombstonesAdded?.length) {
+    json.rangeDel = edit.rangeTombstonesAdded.map((t) => [
+      toHex(t.start),
+      toHex(t.end),
+      t.seq,
+    ]);
+  }
+  if (edit.rangeTombstonesRetired?.length) {
+    json.rangeDelRetired = edit.rangeTombstonesRetired;
+  }
+  if (edit.lifetime) json.lifetime = { ...edit.lifetime };
   const payload = new TextEncoder().encode(JSON.stringify(json));
   const record = new Uint8Array(RECORD_HEADER_BYTES + payload.length);
   const view = new DataView(record.buffer);
@@ -158,6 +193,12 @@ export function decodeEdit(
         largestKey: key(f?.largest, "largest"),
         largestSeq: int(f?.largestSeq, "largestSeq"),
       };
+      if (f.minSeq !== undefined) meta.minSeq = int(f.minSeq, "minSeq");
+      if (f.maxSeq !== undefined) meta.maxSeq = int(f.maxSeq, "maxSeq");
+      if (f.rdSeen !== undefined) {
+        meta.rangeDeletesSeen = int(f.rdSeen, "rdSeen");
+      }
+      if (f.rdHidden === true) meta.rangeDeleted = true;
       return [int(f?.level, "level"), meta];
     });
   }
@@ -177,6 +218,34 @@ export function decodeEdit(
       p,
     ) => [int(p?.[0], "level"), key(p?.[1], "pointer")]);
   }
+  if (json.rangeDel !== undefined) {
+    if (!Array.isArray(json.rangeDel)) {
+      throw bad(`edit field "rangeDel" is not a list`);
+    }
+    edit.rangeTombstonesAdded = json.rangeDel.map((t) => ({
+      start: key(t?.[0], "rangeDel start"),
+      end: key(t?.[1], "rangeDel end"),
+      seq: int(t?.[2], "rangeDel seq"),
+    }));
+  }
+  if (json.rangeDelRetired !== undefined) {
+    if (!Array.isArray(json.rangeDelRetired)) {
+      throw bad(`edit field "rangeDelRetired" is not a list`);
+    }
+    edit.rangeTombstonesRetired = json.rangeDelRetired.map((n) =>
+      int(n, "rangeDelRetired")
+    );
+  }
+  if (json.lifetime !== undefined) {
+    if (json.lifetime === null || typeof json.lifetime !== "object") {
+      throw bad(`edit field "lifetime" is not an object`);
+    }
+    const lifetime: Record<string, number> = {};
+    for (const [name, n] of Object.entries(json.lifetime)) {
+      lifetime[name] = int(n, `lifetime.${name}`);
+    }
+    edit.lifetime = lifetime;
+  }
   return edit;
 }
 
@@ -192,6 +261,8 @@ export interface ManifestContents {
   droppedBytes: number;
   /** Why those bytes were ignored, when some were. */
   dropReason?: string;
+  /** The format version of the file's header. */
+  version: number;
 }
 
 /**
@@ -227,7 +298,7 @@ export function readManifest(
     throw new CorruptionError(path, 0, "not a Strata manifest (bad magic)");
   }
   const version = view.getUint32(4, true);
-  if (version !== MANIFEST_VERSION) {
+  if (version !== 1 && version !== MANIFEST_VERSION) {
     throw new CorruptionError(path, 4, `unknown manifest version ${version}`);
   }
   const edits: VersionEdit[] = [];
@@ -271,6 +342,7 @@ export function readManifest(
     offsets,
     validBytes: pos,
     droppedBytes: data.length - pos,
+    version,
   };
   if (dropReason !== undefined) contents.dropReason = dropReason;
   return contents;
@@ -298,14 +370,22 @@ function isZeros(data: Uint8Array, from: number): boolean {
  */
 export class ManifestWriter {
   readonly path: string;
+  /** The format version of the file's header. */
+  readonly version: number;
   #file: WritableFile | undefined;
   #size: number;
   #failure: IOError | undefined;
 
-  private constructor(path: string, file: WritableFile, size: number) {
+  private constructor(
+    path: string,
+    file: WritableFile,
+    size: number,
+    version: number,
+  ) {
     this.path = path;
     this.#file = file;
     this.#size = size;
+    this.version = version;
   }
 
   /**
@@ -335,7 +415,7 @@ export class ManifestWriter {
       file.close();
       throw new IOError("write", path, err);
     }
-    return new ManifestWriter(path, file, HEADER_BYTES);
+    return new ManifestWriter(path, file, HEADER_BYTES, MANIFEST_VERSION);
   }
 
   /**
@@ -345,12 +425,14 @@ export class ManifestWriter {
    * @param path Manifest path.
    * @param validBytes Bytes of whole records, from {@link readManifest}.
    * @param fs The filesystem (the real one by default).
+   * @param version The file's format version, from {@link readManifest}.
    * @returns The writer.
    */
   static async reopen(
     path: string,
     validBytes: number,
     fs: Fs = diskFs,
+    version: number = MANIFEST_VERSION,
   ): Promise<ManifestWriter> {
     let file: WritableFile;
     try {
@@ -358,7 +440,7 @@ export class ManifestWriter {
     } catch (err) {
       throw new IOError("open", path, err);
     }
-    return new ManifestWriter(path, file, validBytes);
+    return new ManifestWriter(path, file, validBytes, version);
   }
 
   /** Bytes in the file. */

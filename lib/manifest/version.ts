@@ -14,6 +14,11 @@
 
 import { compareBytes } from "../util/bytes.ts";
 import { CorruptionError } from "../util/errors.ts";
+import {
+  type RangeTombstone,
+  RangeTombstoneIndex,
+  tombstoneOverlaps,
+} from "../iterator/range_tombstones.ts";
 
 /** The number of levels, as in LevelDB. */
 export const NUM_LEVELS = 7;
@@ -34,6 +39,21 @@ export interface FileMeta {
   largestKey: Uint8Array;
   /** Sequence number of the largest internal key. */
   largestSeq: number;
+  /**
+   * Lowest sequence number of any entry. Absent for tables recorded by
+   * manifests from before it was kept.
+   */
+  minSeq?: number;
+  /** Highest sequence number of any entry (absent like `minSeq`). */
+  maxSeq?: number;
+  /**
+   * The newest range tombstone the writer of this table took into
+   * account: every tombstone at or below it that hides an entry of the
+   * table set {@link FileMeta.rangeDeleted}. Absent: none was considered.
+   */
+  rangeDeletesSeen?: number;
+  /** The table holds entries that a tombstone it considered hides. */
+  rangeDeleted?: boolean;
 }
 
 /**
@@ -53,6 +73,15 @@ export interface VersionEdit {
   deleted?: [level: number, number: number][];
   /** Files added to a level. */
   added?: [level: number, file: FileMeta][];
+  /** Range tombstones of a flushed memtable. */
+  rangeTombstonesAdded?: RangeTombstone[];
+  /** Range tombstones no table needs any more, by sequence number. */
+  rangeTombstonesRetired?: number[];
+  /**
+   * The database's lifetime counters as of this edit (totals, not
+   * increments: the last edit that carries them wins).
+   */
+  lifetime?: Record<string, number>;
 }
 
 /**
@@ -74,11 +103,18 @@ export interface VersionEdit {
  */
 export class Version {
   readonly #levels: FileMeta[][];
+  /** The range tombstones of every flushed memtable, oldest first. */
+  readonly rangeTombstones: readonly RangeTombstone[];
+  #rangeIndex: RangeTombstoneIndex | undefined;
   /** Readers that still use this version (scans, compactions). */
   refs = 0;
 
-  private constructor(levels: FileMeta[][]) {
+  private constructor(
+    levels: FileMeta[][],
+    rangeTombstones: readonly RangeTombstone[],
+  ) {
     this.#levels = levels;
+    this.rangeTombstones = rangeTombstones;
   }
 
   /**
@@ -87,7 +123,49 @@ export class Version {
    * @returns The empty version.
    */
   static empty(): Version {
-    return new Version(Array.from({ length: NUM_LEVELS }, () => []));
+    return new Version(Array.from({ length: NUM_LEVELS }, () => []), []);
+  }
+
+  /**
+   * The range tombstones as an index for lookups, built on first use.
+   *
+   * @returns The index ({@link RangeTombstoneIndex.EMPTY} when none).
+   */
+  rangeTombstoneIndex(): RangeTombstoneIndex {
+    this.#rangeIndex ??= RangeTombstoneIndex.build([this.rangeTombstones]);
+    return this.#rangeIndex;
+  }
+
+  /**
+   * The range tombstones that hide nothing any more: no table whose key
+   * range meets the tombstone's may hold an entry older than it. A table
+   * is cleared of a tombstone when all its entries are newer, or when its
+   * writer considered the tombstone and found nothing under it (a
+   * compaction that dropped what the tombstone hid writes such tables).
+   * Memtables need no look: a tombstone reaches the version when its own
+   * memtable is flushed, after every older one.
+   *
+   * @returns Their sequence numbers.
+   */
+  retirableRangeTombstones(): number[] {
+    const retirable: number[] = [];
+    for (const t of this.rangeTombstones) {
+      let needed = false;
+      for (let level = 0; level < NUM_LEVELS && !needed; level++) {
+        for (const f of this.#levels[level]!) {
+          if (!tombstoneOverlaps(t, f.smallestKey, f.largestKey)) continue;
+          const newer = f.minSeq !== undefined && f.minSeq > t.seq;
+          const cleared = f.rangeDeletesSeen !== undefined &&
+            f.rangeDeletesSeen >= t.seq && !f.rangeDeleted;
+          if (!newer && !cleared) {
+            needed = true;
+            break;
+          }
+        }
+      }
+      if (!needed) retirable.push(t.seq);
+    }
+    return retirable;
   }
 
   /**
@@ -120,15 +198,35 @@ export class Version {
       }
       files.push(file);
     }
-    levels[0]!.sort((a, b) => b.number - a.number);
+    levels[0]!.sort(newestFirst);
     for (let level = 1; level < NUM_LEVELS; level++) {
       levels[level]!.sort((a, b) => compareBytes(a.smallestKey, b.smallestKey));
     }
-    return new Version(levels);
+    let tombstones = this.rangeTombstones;
+    if (edit.rangeTombstonesAdded?.length) {
+      tombstones = [...tombstones, ...edit.rangeTombstonesAdded];
+    }
+    // After the additions: an edit may add a tombstone that hides nothing
+    // and retire it at once.
+    const retired = edit.rangeTombstonesRetired ?? [];
+    if (retired.length > 0) {
+      const gone = new Set(retired);
+      const kept = tombstones.filter((t) => !gone.has(t.seq));
+      if (kept.length !== tombstones.length - gone.size) {
+        throw new CorruptionError(
+          source,
+          0,
+          "edit retires a range tombstone the version does not hold",
+        );
+      }
+      tombstones = kept;
+    }
+    return new Version(levels, tombstones);
   }
 
   /**
-   * The files of a level: level 0 newest first, other levels by key.
+   * The files of a level: level 0 newest first (see {@link newestFirst}),
+   * other levels by key.
    *
    * @param level Level number.
    * @returns The files (do not mutate).
@@ -194,6 +292,37 @@ export class Version {
       (largest === undefined || compareBytes(f.smallestKey, largest) <= 0)
     );
   }
+}
+
+/**
+ * The order of level 0: by highest sequence number, newest first, so that
+ * a point lookup can stop at the first table that holds the key unless a
+ * table after it holds newer entries (tables `repairDatabase` put in level
+ * 0 may overlap in sequence numbers too). Tables recorded without their
+ * sequence numbers (older manifests) are older than every table recorded
+ * with them, and among themselves newest file first, as before.
+ *
+ * @param a A level-0 table.
+ * @param b Another.
+ * @returns Negative when `a` comes first.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { newestFirst } from "./version.ts";
+ * const f = (number: number, maxSeq?: number) => ({ number, size: 1, entries: 1,
+ *   smallestKey: new Uint8Array([1]), smallestSeq: 1, largestKey: new Uint8Array([1]),
+ *   largestSeq: 1, ...(maxSeq === undefined ? {} : { maxSeq }) });
+ * assert.deepEqual([f(3, 5), f(4), f(2, 9), f(7)].sort(newestFirst).map((x) => x.number), [2, 3, 7, 4]);
+ * ```
+ */
+export function newestFirst(a: FileMeta, b: FileMeta): number {
+  if (a.maxSeq !== undefined && b.maxSeq !== undefined) {
+    return b.maxSeq - a.maxSeq || b.number - a.number;
+  }
+  if (a.maxSeq !== undefined) return -1;
+  if (b.maxSeq !== undefined) return 1;
+  return b.number - a.number;
 }
 
 /**

@@ -78,6 +78,17 @@ export class VersionSet {
    * failed edit (the next open reads it) or not.
    */
   failure: unknown = undefined;
+  /**
+   * Counters of the database's whole life (compactions, bytes written, WAL
+   * syncs…), as the last edit recorded them: the engine adds what it did
+   * since open and records the totals with each edit and at close.
+   */
+  lifetime: Record<string, number> = {};
+  /**
+   * Where each edit takes its lifetime counters from (the engine's totals
+   * at the time); none, and edits carry none.
+   */
+  lifetimeSource: (() => Record<string, number>) | undefined;
   /** The torn final record recovery dropped from the manifest, if any. */
   droppedTail:
     | { file: string; offset: number; bytes: number; reason: string }
@@ -166,6 +177,7 @@ export class VersionSet {
         path,
         contents.validBytes,
         fs,
+        contents.version,
       );
     }
     return vs;
@@ -264,11 +276,28 @@ export class VersionSet {
     if (this.failure !== undefined) throw this.failure;
     edit.nextFileNumber = this.nextFileNumber;
     if (edit.lastSequence === undefined) edit.lastSequence = this.lastSequence;
-    const next = this.current.apply(edit, manifest.path);
+    if (edit.lifetime === undefined && this.lifetimeSource) {
+      edit.lifetime = this.lifetimeSource();
+    }
+    let next = this.current.apply(edit, manifest.path);
+    if (next.rangeTombstones.length > 0) {
+      const retired = next.retirableRangeTombstones();
+      if (retired.length > 0) {
+        edit.rangeTombstonesRetired = [
+          ...(edit.rangeTombstonesRetired ?? []),
+          ...retired,
+        ];
+        next = this.current.apply(edit, manifest.path);
+      }
+    }
+    // A version-1 manifest read by an older Strata would ignore range
+    // tombstones (and show what they deleted): rewrite it as version 2.
+    const needsNewFormat = manifest.version < 2 &&
+      (edit.rangeTombstonesAdded?.length ?? 0) > 0;
     // Nothing of the edit is published (version, log number) until it is
     // durable: a reader of logNumber may delete the WALs it covers.
     try {
-      if (manifest.size > VersionSet.manifestRewriteBytes) {
+      if (manifest.size > VersionSet.manifestRewriteBytes || needsNewFormat) {
         await this.#writeNewManifest(this.newFileNumber(), next, edit);
       } else {
         await manifest.append(edit);
@@ -295,6 +324,7 @@ export class VersionSet {
     for (const [level, key] of edit.compactPointers ?? []) {
       this.compactPointers[level] = key;
     }
+    if (edit.lifetime) this.lifetime = { ...edit.lifetime };
   }
 
   /** The whole state as one edit: the first record of a new manifest. */
@@ -309,13 +339,18 @@ export class VersionSet {
     }
     const compactPointers: [number, Uint8Array][] = [];
     pointers.forEach((k, level) => k && compactPointers.push([level, k]));
-    return {
+    const snapshot: VersionEdit = {
       logNumber: pending.logNumber ?? this.logNumber,
       nextFileNumber: this.nextFileNumber,
       lastSequence: Math.max(this.lastSequence, pending.lastSequence ?? 0),
       added,
       compactPointers,
+      lifetime: pending.lifetime ?? this.lifetime,
     };
+    if (version.rangeTombstones.length > 0) {
+      snapshot.rangeTombstonesAdded = version.rangeTombstones.slice();
+    }
+    return snapshot;
   }
 
   /**

@@ -52,6 +52,10 @@
  */
 
 import type { EntryType, InternalIterator } from "../iterator/internal_key.ts";
+import {
+  type RangeTombstone,
+  RangeTombstoneIndex,
+} from "../iterator/range_tombstones.ts";
 import type { MemTablePool } from "./memtable_pool.ts";
 
 const W0 = 0;
@@ -73,6 +77,18 @@ const INLINE_BYTES = 16;
 const MAX_HEIGHT = 12;
 const HEAD = 0;
 const TWO_POW_32 = 4294967296;
+// Bytes a range tombstone is counted for besides its keys.
+const RANGE_TOMBSTONE_OVERHEAD = 48;
+
+/** What {@link MemTable.get} found: the newest visible version of a key. */
+export interface MemTableHit {
+  /** `TYPE_PUT` or `TYPE_DELETE`. */
+  type: EntryType;
+  /** The value, a view of the memtable's bytes (empty for a tombstone). */
+  value: Uint8Array;
+  /** The version's sequence number. */
+  seq: number;
+}
 /**
  * Estimated bytes per entry besides key and value: the node record, 12
  * words plus 4/3 `next` words at the average height, about 53 bytes,
@@ -278,10 +294,7 @@ class SkipList {
     return this.chunks[a[node + CHUNK]!]!.subarray(at, at + a[node + VLEN]!);
   }
 
-  get(
-    key: Uint8Array,
-    seq: number,
-  ): { type: EntryType; value: Uint8Array } | undefined {
+  get(key: Uint8Array, seq: number): MemTableHit | undefined {
     const len = key.length;
     const w0 = keyWord(key, 0, len);
     const w1 = keyWord(key, 4, len);
@@ -306,7 +319,11 @@ class SkipList {
     ) {
       return undefined;
     }
-    return { type: a[node + TYPE] as EntryType, value: this.valueOf(node) };
+    return {
+      type: a[node + TYPE] as EntryType,
+      value: this.valueOf(node),
+      seq: a[node + SEQ_HI]! * TWO_POW_32 + (a[node + SEQ_LO]! >>> 0),
+    };
   }
 
   /** Compares node `n` with the search key: negative when `n` sorts first. */
@@ -464,6 +481,9 @@ export class MemTable {
   #readers = 0;
   #retired = false;
   #recycled = false;
+  readonly #rangeTombstones: RangeTombstone[] = [];
+  #rangeIndex: RangeTombstoneIndex | undefined;
+  #rangeBytes = 0;
 
   /**
    * @param pool Recycled memory to fill, and to give back to once the
@@ -641,11 +661,53 @@ export class MemTable {
    * assert(mt.get(new Uint8Array([9]), 4) === undefined);
    * ```
    */
-  get(
-    key: Uint8Array,
-    seq: number,
-  ): { type: EntryType; value: Uint8Array } | undefined {
+  get(key: Uint8Array, seq: number): MemTableHit | undefined {
     return this.#list.get(key, seq);
+  }
+
+  /**
+   * Adds a range tombstone (`DB.deleteRange`): it hides the versions of
+   * keys in `[start, end)` older than `seq`. The memtable keeps copies.
+   *
+   * @param seq Sequence number of the deletion.
+   * @param start First key deleted.
+   * @param end First key not deleted (empty: no end).
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { MemTable } from "./memtable.ts";
+   * const mt = new MemTable();
+   * mt.addRangeTombstone(3, new Uint8Array([1]), new Uint8Array([5]));
+   * assert.equal(mt.rangeTombstoneIndex().newestCovering(new Uint8Array([2]), 9), 3);
+   * assert(!mt.isEmpty && mt.count === 0);
+   * ```
+   */
+  addRangeTombstone(seq: number, start: Uint8Array, end: Uint8Array): void {
+    this.#rangeTombstones.push({ start: start.slice(), end: end.slice(), seq });
+    this.#rangeBytes += start.length + end.length + RANGE_TOMBSTONE_OVERHEAD;
+    this.#rangeIndex = undefined;
+  }
+
+  /** The range tombstones added, oldest first (do not mutate). */
+  get rangeTombstones(): readonly RangeTombstone[] {
+    return this.#rangeTombstones;
+  }
+
+  /**
+   * The range tombstones as an index for lookups, built on first use after
+   * a change.
+   *
+   * @returns The index ({@link RangeTombstoneIndex.EMPTY} when none).
+   */
+  rangeTombstoneIndex(): RangeTombstoneIndex {
+    this.#rangeIndex ??= RangeTombstoneIndex.build([this.#rangeTombstones]);
+    return this.#rangeIndex;
+  }
+
+  /** True when the memtable holds neither entries nor range tombstones. */
+  get isEmpty(): boolean {
+    return this.#list.count === 0 && this.#rangeTombstones.length === 0;
   }
 
   /**
@@ -664,7 +726,7 @@ export class MemTable {
    * ```
    */
   get approximateBytes(): number {
-    return this.#list.bytes;
+    return this.#list.bytes + this.#rangeBytes;
   }
 
   /**

@@ -98,6 +98,8 @@ export interface TableGetResult {
   type: EntryType;
   /** The value (empty for a tombstone). */
   value: Uint8Array;
+  /** The version's sequence number. */
+  seq: number;
 }
 
 /**
@@ -353,7 +355,7 @@ export class SSTableReader {
     it.reset(block);
     it.seek(key, seq, this.prefixLen);
     if (!it.valid() || !it.userKeyEquals(key)) return undefined;
-    return { type: it.type(), value: it.value() };
+    return { type: it.type(), value: it.value(), seq: it.seq() };
   }
 
   /**

@@ -51,6 +51,10 @@ export interface TableInfo {
   largestKey: Uint8Array;
   /** Sequence number of the last entry. */
   largestSeq: number;
+  /** Lowest sequence number of any entry (0 for an empty table). */
+  minSeq: number;
+  /** Highest sequence number of any entry (0 for an empty table). */
+  maxSeq: number;
 }
 
 // Blocks are gathered into writes of about this size: fewer syscalls than
@@ -103,6 +107,8 @@ export class SSTableWriter {
   private lastType: EntryType = TYPE_PUT;
   private smallestKey = new Uint8Array(0);
   private smallestSeq = 0;
+  private minSeq = 0;
+  private maxSeq = 0;
   private readonly handleBuf = new Uint8Array(MAX_HANDLE_SIZE);
 
   private constructor(
@@ -192,7 +198,11 @@ export class SSTableWriter {
     } else {
       this.smallestKey = key.slice();
       this.smallestSeq = seq;
+      this.minSeq = seq;
+      this.maxSeq = seq;
     }
+    if (seq < this.minSeq) this.minSeq = seq;
+    if (seq > this.maxSeq) this.maxSeq = seq;
     if (newUserKey) {
       this.bloom.add(key);
       this.setLast(key);
@@ -252,6 +262,8 @@ export class SSTableWriter {
       smallestSeq: this.smallestSeq,
       largestKey,
       largestSeq,
+      minSeq: this.minSeq,
+      maxSeq: this.maxSeq,
     };
   }
 

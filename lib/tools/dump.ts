@@ -22,12 +22,8 @@ import { basename } from "node:path";
 import { BlockCache } from "../sstable/block_cache.ts";
 import { InvalidArgumentError, NotFoundError } from "../util/errors.ts";
 import { parseFileName } from "../util/filenames.ts";
-import { TYPE_PUT } from "../iterator/internal_key.ts";
-import {
-  MANIFEST_MAGIC,
-  MANIFEST_VERSION,
-  readManifest,
-} from "../manifest/manifest.ts";
+import { TYPE_DELETE, TYPE_PUT } from "../iterator/internal_key.ts";
+import { MANIFEST_MAGIC, readManifest } from "../manifest/manifest.ts";
 import type {
   BlockHandle,
   Footer,
@@ -53,11 +49,11 @@ import {
 export interface DumpEntry {
   /** Sequence number. */
   seq: number;
-  /** `put` or `delete`. */
-  type: "put" | "delete";
-  /** User key. */
+  /** `put`, `delete`, or (in a WAL) `range-delete`. */
+  type: "put" | "delete" | "range-delete";
+  /** User key (a range delete's first key). */
   key: Uint8Array;
-  /** Value (empty for a delete). */
+  /** Value (empty for a delete; a range delete's end, empty: no end). */
   value: Uint8Array;
 }
 
@@ -140,6 +136,9 @@ export interface ManifestDump {
     }[];
     deleted: { level: number; number: number }[];
     compactPointers: { level: number; key: Uint8Array }[];
+    rangeTombstonesAdded: { start: Uint8Array; end: Uint8Array; seq: number }[];
+    rangeTombstonesRetired: number[];
+    lifetime?: Record<string, number>;
   }[];
   /** Bytes of whole records, header included. */
   validBytes: number;
@@ -183,17 +182,36 @@ function sniff(
   }
 }
 
+/** The version field of a log's header (replay checks it is known). */
+function walVersionOf(path: string, fs: Fs): number {
+  const file = fs.openReadable(path);
+  try {
+    const header = new Uint8Array(8);
+    const n = file.readAt(header, 0, 8, 0);
+    return n < 8 ? WAL_VERSION : new DataView(header.buffer).getUint32(4, true);
+  } finally {
+    file.close();
+  }
+}
+
 function dumpWal(path: string, fileSize: number, fs: Fs): WalDump {
   const records: WalDump["records"] = [];
   let offset = WAL_HEADER_SIZE;
+  const version = walVersionOf(path, fs);
   const result = replayWal(path, (firstSequence, ops) => {
     let bytes = WAL_RECORD_HEADER_SIZE;
     const entries = ops.map((op, i): DumpEntry => {
-      const value = op.type === TYPE_PUT ? op.value.slice() : new Uint8Array(0);
+      const value = op.type === TYPE_DELETE
+        ? new Uint8Array(0)
+        : op.value.slice();
       bytes += 9 + op.key.length + value.length;
       return {
         seq: firstSequence + i,
-        type: op.type === TYPE_PUT ? "put" : "delete",
+        type: op.type === TYPE_PUT
+          ? "put"
+          : op.type === TYPE_DELETE
+          ? "delete"
+          : "range-delete",
         key: op.key.slice(),
         value,
       };
@@ -205,7 +223,7 @@ function dumpWal(path: string, fileSize: number, fs: Fs): WalDump {
     kind: "log",
     path,
     fileSize,
-    version: WAL_VERSION,
+    version,
     records,
     validBytes: result.validBytes,
     droppedBytes: result.droppedBytes,
@@ -270,7 +288,7 @@ function dumpManifest(
     kind: "manifest",
     path,
     fileSize,
-    version: MANIFEST_VERSION,
+    version: contents.version,
     edits: contents.edits.map((e, i) => {
       const edit: ManifestDump["edits"][number] = {
         offset: contents.offsets[i]!,
@@ -283,7 +301,10 @@ function dumpManifest(
           level,
           key,
         })),
+        rangeTombstonesAdded: e.rangeTombstonesAdded ?? [],
+        rangeTombstonesRetired: e.rangeTombstonesRetired ?? [],
       };
+      if (e.lifetime) edit.lifetime = e.lifetime;
       if (e.logNumber !== undefined) edit.logNumber = e.logNumber;
       if (e.nextFileNumber !== undefined) {
         edit.nextFileNumber = e.nextFileNumber;
@@ -366,9 +387,13 @@ export function renderDump(
 ): string {
   const lines: string[] = [];
   const entry = (e: DumpEntry) =>
-    `seq ${e.seq}  ${e.type === "put" ? "PUT" : "DEL"}  ${show(e.key)}${
-      e.type === "put" ? ` => ${show(e.value)}` : ""
-    }`;
+    e.type === "range-delete"
+      ? `seq ${e.seq}  DEL RANGE  ${show(e.key)} .. ${
+        e.value.length === 0 ? "(no end)" : show(e.value)
+      }`
+      : `seq ${e.seq}  ${e.type === "put" ? "PUT" : "DEL"}  ${show(e.key)}${
+        e.type === "put" ? ` => ${show(e.value)}` : ""
+      }`;
   if (dump.kind === "log") {
     lines.push(
       `WAL ${dump.path}: ${dump.fileSize} bytes, format version ${dump.version}`,
@@ -458,6 +483,25 @@ export function renderDump(
       }
       for (const c of e.compactPointers) {
         lines.push(`  compact pointer L${c.level}: ${show(c.key)}`);
+      }
+      for (const t of e.rangeTombstonesAdded) {
+        lines.push(
+          `  range delete seq ${t.seq}: ${show(t.start)} .. ${
+            t.end.length === 0 ? "(no end)" : show(t.end)
+          }`,
+        );
+      }
+      if (e.rangeTombstonesRetired.length > 0) {
+        lines.push(
+          `  range deletes retired: seq ${e.rangeTombstonesRetired.join(", ")}`,
+        );
+      }
+      if (e.lifetime) {
+        lines.push(
+          `  lifetime: ${
+            Object.entries(e.lifetime).map(([k, n]) => `${k} ${n}`).join(", ")
+          }`,
+        );
       }
     }
     lines.push(

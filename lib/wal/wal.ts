@@ -2,11 +2,11 @@
  * The write-ahead log: every write batch is appended here, and handed to
  * the OS, before it reaches the memtable; recovery replays it.
  *
- * Layout (version 2), every integer little-endian:
+ * Layout (version 3), every integer little-endian:
  *
  * ```
  * file    := header record*
- * header  := MAGIC u32 = 0x4C415753 ("SWAL") | VERSION u32 = 2         8 bytes
+ * header  := MAGIC u32 = 0x4C415753 ("SWAL") | VERSION u32 = 3         8 bytes
  *
  * record  := +-----------+-----------+--------------------+-----------+---------------+
  *            | crc   u32 | len   u32 | firstSequence  u64 | count u32 | entry × count |
@@ -17,8 +17,14 @@
  * entry   := +------------+-----+---------+------------+-------+
  *            | keyLen u32 | key | type u8 | valLen u32 | value |
  *            +------------+-----+---------+------------+-------+
- *            type 1 = PUT, 2 = DEL (a DEL has valLen 0)
+ *            type 1 = PUT, 2 = DEL (a DEL has valLen 0),
+ *                 3 = RANGE_DEL: key = first key deleted, value = first key
+ *                     not deleted (valLen 0: every key from `key` on)
  * ```
+ *
+ * Version 3 added RANGE_DEL; version 2 files (the same layout without it)
+ * are replayed too. An older Strata refuses version 3 files rather than
+ * replaying them without their range deletes.
  *
  * One record holds one write batch (a single put is a batch of one), so a
  * batch is replayed whole or not at all. Entry i of a record has sequence
@@ -53,7 +59,14 @@ import {
 /** "SWAL" read as a little-endian u32: a log file announces itself. */
 export const WAL_MAGIC = 0x4c415753;
 /** Layout version; 1 was the original project's unchecksummed layout. */
-export const WAL_VERSION = 2;
+export const WAL_VERSION = 3;
+/**
+ * The WAL's entry type of a range deletion (`DB.deleteRange`); tables
+ * never hold it (range tombstones live in memtables and versions).
+ */
+export const TYPE_RANGE_DELETE = 3;
+/** A WAL entry's type: a table entry's, or {@link TYPE_RANGE_DELETE}. */
+export type WalEntryType = EntryType | typeof TYPE_RANGE_DELETE;
 /** Bytes of the file header (MAGIC + VERSION). */
 export const WAL_HEADER_SIZE = 8;
 /** Bytes of a record before its entries: crc, len, firstSequence, count. */
@@ -71,8 +84,8 @@ const READ_CHUNK = 1 << 20;
 
 /** One operation of a write batch, as logged. */
 export interface WalOp {
-  /** {@link TYPE_PUT} or {@link TYPE_DELETE}. */
-  type: EntryType;
+  /** {@link TYPE_PUT}, {@link TYPE_DELETE} or {@link TYPE_RANGE_DELETE}. */
+  type: WalEntryType;
   /** The user key. */
   key: Uint8Array;
   /** The value; ignored (logged as empty) for a delete. */
@@ -117,9 +130,9 @@ function checkBatch(firstSequence: number, count: number): void {
 }
 
 function checkType(type: number): void {
-  if (type !== TYPE_PUT && type !== TYPE_DELETE) {
+  if (type !== TYPE_PUT && type !== TYPE_DELETE && type !== TYPE_RANGE_DELETE) {
     throw new InvalidArgumentError(
-      `Invalid WAL entry type "${type}": expected 1 (put) or 2 (delete)`,
+      `Invalid WAL entry type "${type}": expected 1 (put), 2 (delete) or 3 (range delete)`,
     );
   }
 }
@@ -139,7 +152,7 @@ function bodyLength(ops: readonly WalOp[]): number {
     const op = ops[i]!;
     checkType(op.type);
     len += ENTRY_OVERHEAD + op.key.length +
-      (op.type === TYPE_PUT ? op.value.length : 0);
+      (op.type === TYPE_DELETE ? 0 : op.value.length);
   }
   return len;
 }
@@ -171,7 +184,7 @@ export function encodeWalEntry(
   buf: Uint8Array,
   view: DataView,
   off: number,
-  type: EntryType,
+  type: WalEntryType,
   key: Uint8Array,
   value: Uint8Array,
 ): number {
@@ -183,7 +196,7 @@ export function encodeWalEntry(
   else buf.set(key, off);
   off += kl;
   buf[off++] = type;
-  const vl = type === TYPE_PUT ? value.length : 0;
+  const vl = type === TYPE_DELETE ? 0 : value.length;
   view.setUint32(off, vl, true);
   off += 4;
   if (vl > 0) buf.set(value, off);
@@ -234,14 +247,14 @@ export function forEachWalEntry(
   buf: Uint8Array,
   off: number,
   end: number,
-  fn: (type: EntryType, key: Uint8Array, value: Uint8Array) => void,
+  fn: (type: WalEntryType, key: Uint8Array, value: Uint8Array) => void,
 ): void {
   while (off < end) {
     const kl = buf[off]! | buf[off + 1]! << 8 | buf[off + 2]! << 16 |
       buf[off + 3]! << 24;
     const key = buf.subarray(off + 4, off + 4 + kl);
     off += 4 + kl;
-    const type = buf[off]! as EntryType;
+    const type = buf[off]! as WalEntryType;
     const vl = (buf[off + 1]! | buf[off + 2]! << 8 | buf[off + 3]! << 16 |
       buf[off + 4]! << 24) >>> 0;
     off += 5;
@@ -600,7 +613,7 @@ export class WalWriter {
    */
   appendSingle(
     sequence: number,
-    type: EntryType,
+    type: WalEntryType,
     key: Uint8Array,
     value: Uint8Array,
   ): void {
@@ -608,7 +621,7 @@ export class WalWriter {
     checkBatch(sequence, 1);
     checkType(type);
     const len = 12 + ENTRY_OVERHEAD + key.length +
-      (type === TYPE_PUT ? value.length : 0);
+      (type === TYPE_DELETE ? 0 : value.length);
     checkRecordLen(len);
     const n = 8 + len;
     const buf = this.#scratchFor(n);
@@ -719,6 +732,8 @@ class ChunkReader {
   start = 0;
   /** File offset just after the last byte read (the file position). */
   end = 0;
+  /** The file's layout version, once its header was read. */
+  version = 0;
 
   constructor(readonly file: ReadableFile, readonly fileSize: number) {}
 
@@ -796,7 +811,10 @@ function decodeBatch(
     const type = buf[off++]!;
     const vl = view.getUint32(off, true);
     off += 4;
-    if (type !== TYPE_PUT && type !== TYPE_DELETE) {
+    if (
+      type !== TYPE_PUT && type !== TYPE_DELETE &&
+      (type !== TYPE_RANGE_DELETE || r.version < 3)
+    ) {
       return `entry ${i} has unknown type ${type}`;
     }
     if (type === TYPE_DELETE && vl !== 0) {
@@ -906,13 +924,14 @@ function replayFile(
     );
   }
   const version = r.view.getUint32(4, true);
-  if (version !== WAL_VERSION) {
+  r.version = version;
+  if (version !== 2 && version !== WAL_VERSION) {
     throw new CorruptionError(
       path,
       4,
       version === 1
-        ? "unsupported WAL version 1: the original unchecksummed layout, expected version 2"
-        : `unknown WAL version ${version}: expected version ${WAL_VERSION}`,
+        ? "unsupported WAL version 1: the original unchecksummed layout, expected version 2 or 3"
+        : `unknown WAL version ${version}: expected version 2 or ${WAL_VERSION}`,
     );
   }
   let pos = WAL_HEADER_SIZE;

@@ -427,6 +427,61 @@ Deno.test("stats --json parses; stats, compact and dump work on a real database"
   });
 });
 
+Deno.test("delete --prefix and --gte/--lt remove ranges; stats of a closed database shows its lifetime", async () => {
+  await withDir(async (root) => {
+    const dir = join(root, "db");
+    const db = await DB.open(dir);
+    for (const k of ["a", "user:1", "user:2", "user;", "v", "w", "x"]) {
+      await db.put(k, "1");
+    }
+    await db.compact();
+    await db.close();
+    const keys = async () =>
+      (await strata(["scan", dir, "--keys-only"])).out.split("\n").filter(
+        Boolean,
+      );
+    assert.equal((await strata(["delete", dir, "--prefix", "user:"])).code, 0);
+    assert.deepEqual(await keys(), ["a", "user;", "v", "w", "x"]);
+    assert.equal(
+      (await strata(["delete", dir, "--gte", "v", "--lt", "x"])).code,
+      0,
+    );
+    assert.deepEqual(await keys(), ["a", "user;", "x"]);
+    assert.equal((await strata(["delete", dir, "--gte", "u"])).code, 0);
+    assert.deepEqual(await keys(), ["a"]);
+    const dumpLog = await strata([
+      "dump",
+      dir + "/" + [
+        ...Deno.readDirSync(dir),
+      ].find((e) => e.name.endsWith(".log"))!.name,
+    ]);
+    assert.match(dumpLog.out, /DEL RANGE {2}"u" \.\. \(no end\)/);
+
+    for (
+      const bad of [
+        ["delete", dir],
+        ["delete", dir, "k", "--prefix", "u"],
+        ["delete", dir, "--prefix", "u", "--lt", "z"],
+        ["delete", dir, "--gte", "z", "--lt", "a"],
+        ["delete", dir, "--prefix", ""],
+      ]
+    ) {
+      const run = await strata(bad);
+      assert.equal(run.code, 2, bad.join(" "));
+      assert.match(run.err, /^strata: /);
+      assertNoStack(run);
+    }
+
+    // The compactions above are the database's history, not zeros.
+    assert.equal((await strata(["compact", dir])).code, 0);
+    const stats = JSON.parse((await strata(["stats", dir, "--json"])).out);
+    assert.equal(stats.compactions.count, 0, "since this open: none");
+    assert.ok(stats.lifetime.compactions.count >= 2);
+    assert.ok(stats.lifetime.flushes >= 2);
+    assert.match((await strata(["stats", dir])).out, /over its lifetime: /);
+  });
+});
+
 Deno.test("verify exits 0 when clean and 2 after one byte of an SSTable flips", async () => {
   await withDir(async (root) => {
     const dir = join(root, "db");

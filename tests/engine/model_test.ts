@@ -1,5 +1,6 @@
 // Randomized model tests: the database against a plain Map, through puts,
-// deletes, batches, flushes, compactions, snapshots and reopen. Seeds are
+// deletes, range deletes, batches, flushes, compactions, snapshots and
+// reopen. Seeds are
 // printed on failure; set STRATA_SEED to replay one.
 
 import assert from "node:assert/strict";
@@ -38,6 +39,34 @@ function randomValue(r: ReturnType<typeof rng>): Uint8Array {
   const v = new Uint8Array(len);
   for (let i = 0; i < len; i++) v[i] = r.int(256);
   return v;
+}
+
+/** A random range `[start, end)`; an absent end means no end. */
+function randomRange(
+  r: ReturnType<typeof rng>,
+): [Uint8Array, Uint8Array | undefined] {
+  const a = r.int(8) === 0 ? new Uint8Array(0) : randomKey(r);
+  if (r.int(6) === 0) return [a, undefined];
+  let b = randomKey(r);
+  while (compareBytes(a, b) === 0) b = randomKey(r);
+  return compareBytes(a, b) < 0 ? [a, b] : [b, a];
+}
+
+/** The model's deleteRange. */
+function modelDeleteRange(
+  model: Model,
+  start: Uint8Array,
+  end: Uint8Array | undefined,
+): void {
+  for (const hex of [...model.keys()]) {
+    const k = fromHexKey(hex);
+    if (
+      compareBytes(k, start) >= 0 &&
+      (end === undefined || compareBytes(k, end) < 0)
+    ) {
+      model.delete(hex);
+    }
+  }
 }
 
 function fromHexKey(hex: string): Uint8Array {
@@ -151,21 +180,29 @@ async function runModel(seed: number, phases: number, opsPerPhase: number) {
     for (let phase = 0; phase < phases; phase++) {
       for (let i = 0; i < opsPerPhase; i++) {
         const choice = r.int(100);
-        if (choice < 55) {
+        if (choice < 52) {
           const k = randomKey(r);
           const v = randomValue(r);
           await db.put(k, v);
           model.set(toHex(k), v);
-        } else if (choice < 80) {
+        } else if (choice < 75) {
           const k = randomKey(r);
           await db.delete(k);
           model.delete(toHex(k));
+        } else if (choice < 78) {
+          const [start, end] = randomRange(r);
+          await db.deleteRange(start, end);
+          modelDeleteRange(model, start, end);
         } else if (choice < 95) {
           const batch = db.batch();
           const n = 1 + r.int(20);
           for (let j = 0; j < n; j++) {
             const k = randomKey(r);
-            if (r.int(3) === 0) {
+            if (r.int(25) === 0) {
+              const [start, end] = randomRange(r);
+              batch.deleteRange(start, end);
+              modelDeleteRange(model, start, end);
+            } else if (r.int(3) === 0) {
               batch.delete(k);
               model.delete(toHex(k));
             } else {

@@ -15,6 +15,7 @@ import {
 import {
   encodeWalRecord,
   replayWal,
+  TYPE_RANGE_DELETE,
   WAL_HEADER_SIZE,
   WAL_MAGIC,
   WAL_VERSION,
@@ -94,7 +95,7 @@ function assertBatches(actual: Batch[], expected: Batch[]): void {
       assert.deepEqual(ao.key, eo.key);
       assert.deepEqual(
         ao.value,
-        eo.type === TYPE_PUT ? eo.value : new Uint8Array(),
+        eo.type === TYPE_DELETE ? new Uint8Array() : eo.value,
       );
     }
   }
@@ -323,8 +324,8 @@ Deno.test("wal: records with a valid CRC but a broken structure are corrupt", as
   const cases: [string, Uint8Array, RegExp][] = [
     [
       "unknown type",
-      rawRecord(1, 1, [...u32(1), 0x61, 3, ...u32(0)]),
-      /type 3/,
+      rawRecord(1, 1, [...u32(1), 0x61, 4, ...u32(0)]),
+      /type 4/,
     ],
     [
       "delete with a value",
@@ -379,6 +380,32 @@ Deno.test("wal: records with a valid CRC but a broken structure are corrupt", as
       assert.equal(result.droppedBytes, rec.length, name);
       assert.match(result.dropReason!, reason, name);
     }
+  });
+});
+
+Deno.test("wal: range deletes (type 3) replay from version 3 files; version 2 files replay, and a type 3 in one is corrupt", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/000001.log`;
+    const ops: WalOp[] = [
+      { type: TYPE_RANGE_DELETE, key: b("a"), value: b("m") },
+      { type: TYPE_RANGE_DELETE, key: b("p"), value: b("") }, // no end
+      { type: TYPE_PUT, key: b("b"), value: b("1") },
+    ];
+    await writeLog(path, [{ seq: 1, ops }]);
+    const { batches } = replayAll(path);
+    assertBatches(batches, [{ seq: 1, ops }]);
+    // The same file with a version-2 header: what an older Strata wrote,
+    // which never held a range delete.
+    const v2 = await Deno.readFile(path);
+    new DataView(v2.buffer).setUint32(4, 2, true);
+    await Deno.writeFile(path, v2);
+    const old = replayAll(path);
+    assert.equal(old.batches.length, 0);
+    assert.match(old.result.dropReason!, /type 3/);
+    const put = encodeWalRecord(1, [ops[2]!]);
+    await Deno.writeFile(path, v2.subarray(0, 8));
+    await Deno.writeFile(path, put, { append: true });
+    assertBatches(replayAll(path).batches, [{ seq: 1, ops: [ops[2]!] }]);
   });
 });
 
@@ -568,7 +595,7 @@ Deno.test("wal: invalid batches are refused and write nothing", async () => {
       [1.5, [op]],
       [2 ** 53, [op]],
       [2 ** 53 - 1, [op, op]],
-      [1, [{ ...op, type: 3 as EntryType }]],
+      [1, [{ ...op, type: 4 as EntryType }]],
     ];
     for (const [seq, ops] of bad) {
       assert.throws(() => wal.append(seq, ops), InvalidArgumentError);
