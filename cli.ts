@@ -22,6 +22,7 @@ import { formatHelp, parseCommandArgs } from "./cli/args.ts";
 import { benchCommand } from "./cli/bench_command.ts";
 import type { Command } from "./cli/command.ts";
 import { UsageError } from "./cli/command.ts";
+import { checkpointCommand } from "./cli/checkpoint_command.ts";
 import { compactCommand } from "./cli/compact_command.ts";
 import { deleteCommand } from "./cli/delete_command.ts";
 import { dumpCommand } from "./cli/dump_command.ts";
@@ -29,6 +30,7 @@ import { exportCommand } from "./cli/export_command.ts";
 import { getCommand } from "./cli/get_command.ts";
 import { importCommand } from "./cli/import_command.ts";
 import { putCommand } from "./cli/put_command.ts";
+import { repairCommand } from "./cli/repair_command.ts";
 import { scanCommand } from "./cli/scan_command.ts";
 import { serveCommand } from "./cli/serve_command.ts";
 import { statsCommand } from "./cli/stats_command.ts";
@@ -48,6 +50,8 @@ const COMMANDS: readonly Command[] = [
   statsCommand,
   compactCommand,
   verifyCommand,
+  checkpointCommand,
+  repairCommand,
   dumpCommand,
   benchCommand,
   serveCommand,

@@ -23,6 +23,9 @@
  */
 
 export {
+  type CheckpointOptions,
+  type CheckpointProgress,
+  type CheckpointReport,
   type CompactionProgress,
   type CompactOptions,
   DB,
@@ -67,6 +70,11 @@ export {
   type VerifyProblem,
   type VerifyReport,
 } from "./lib/tools/verify.ts";
+export {
+  repairDatabase,
+  type RepairOptions,
+  type RepairReport,
+} from "./lib/tools/repair.ts";
 export { openKv, type OpenKvOptions } from "./lib/kv/open_kv.ts";
 export { Kv, KvListIterator } from "./lib/kv/kv.ts";
 export { AtomicOperation } from "./lib/kv/kv_atomic.ts";

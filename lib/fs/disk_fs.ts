@@ -144,6 +144,11 @@ export class DiskFs implements Fs {
     return Deno.rename(from, to);
   }
 
+  /** `link(2)`. */
+  link(from: string, to: string): Promise<void> {
+    return Deno.link(from, to);
+  }
+
   /** `unlink(2)`. */
   remove(path: string): Promise<void> {
     return Deno.remove(path);

@@ -121,6 +121,12 @@ export interface Fs {
    * make the rename durable.
    */
   rename(from: string, to: string): Promise<void>;
+  /**
+   * Gives the file `from` a second name `to` (a hard link): both names
+   * reach the same bytes. Fails when `to` exists, and (EXDEV) when the two
+   * are on different filesystems.
+   */
+  link(from: string, to: string): Promise<void>;
   /** Removes a file; `Deno.errors.NotFound` when there is none. */
   remove(path: string): Promise<void>;
   /** {@link Fs.remove}, synchronously. */

@@ -243,6 +243,20 @@ export class MemFs implements Fs {
     }
   }
 
+  /** Gives the file `from` a second name, `to`. */
+  link(from: string, to: string): Promise<void> {
+    try {
+      const node = this.fileAt("link", from);
+      const [toDir, toName] = this.parentOf("link", to);
+      if (toDir.entries.has(toName)) throw exists("link", to);
+      toDir.entries.set(toName, node);
+      this.linked(toDir, toName, node);
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
   /** Removes a file. */
   remove(path: string): Promise<void> {
     try {

@@ -43,6 +43,7 @@ export type FsCall =
   | "sync"
   | "syncDir"
   | "rename"
+  | "link"
   | "remove"
   | "read"
   | "list"
@@ -162,6 +163,7 @@ export class StrictFs extends MemFs {
     sync: 0,
     syncDir: 0,
     rename: 0,
+    link: 0,
     remove: 0,
     read: 0,
     list: 0,
@@ -418,6 +420,15 @@ export class StrictFs extends MemFs {
       return Promise.reject(err);
     }
     return super.rename(from, to);
+  }
+
+  override link(from: string, to: string): Promise<void> {
+    try {
+      this.#enter("link", to);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return super.link(from, to);
   }
 
   override removeSync(path: string): void {

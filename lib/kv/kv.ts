@@ -27,6 +27,10 @@ import {
   validateEnqueueOptions,
   validateExpireIn,
 } from "./kv_atomic.ts";
+import type {
+  CheckpointOptions,
+  CheckpointReport,
+} from "../engine/checkpoint.ts";
 import type { KvCore, PreparedMutation } from "./kv_core.ts";
 import { DATA_SPACE, dataKey, versionstampHex } from "./kv_layout.ts";
 import { decodeValue, encodeValue, serializeV8 } from "./value_codec.ts";
@@ -519,6 +523,38 @@ export class Kv implements Disposable, AsyncDisposable {
     return stream as unknown as ReadableStream<
       { [K in keyof T]: Deno.KvEntryMaybe<T[K]> }
     >;
+  }
+
+  /**
+   * Strata's own, beyond Deno KV: writes an online, consistent copy of the
+   * database into `dir` (see `DB.checkpoint`), a backup that `openKv(dir)`
+   * opens. Writers and readers go on meanwhile.
+   *
+   * @param dir Where to write it: absent, or an empty directory.
+   * @param options `onProgress`, told after each file.
+   * @returns What the checkpoint holds.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { openKv } from "./open_kv.ts";
+   * const root = await Deno.makeTempDir();
+   * const kv = await openKv(`${root}/live`);
+   * await kv.set(["k"], 1);
+   * await kv.checkpoint(`${root}/backup`);
+   * await kv.closed();
+   * const backup = await openKv(`${root}/backup`);
+   * assert.equal((await backup.get(["k"])).value, 1);
+   * await backup.closed();
+   * await Deno.remove(root, { recursive: true });
+   * ```
+   */
+  async checkpoint(
+    dir: string,
+    options?: CheckpointOptions,
+  ): Promise<CheckpointReport> {
+    this.#check();
+    return await this.#core.db.checkpoint(dir, options);
   }
 
   /**

@@ -270,9 +270,12 @@ export interface ManifestContents {
  *
  * @param path Manifest path.
  * @param fs The filesystem (the real one by default).
+ * @param options `salvage: true` (what repair wants) stops at the first
+ * bad record wherever it is, keeping the edits before it, instead of
+ * throwing.
  * @returns The edits and how much of the file they cover.
- * @throws {CorruptionError} On a bad header, or a bad record that is not
- * the torn tail of the file.
+ * @throws {CorruptionError} On a bad header, or (unless salvaging) a bad
+ * record that is not the torn tail of the file.
  *
  * @example
  * ```ts
@@ -289,6 +292,7 @@ export interface ManifestContents {
 export function readManifest(
   path: string,
   fs: Fs = diskFs,
+  options: { salvage?: boolean } = {},
 ): ManifestContents {
   const data = fs.readFile(path);
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
@@ -329,11 +333,21 @@ export function readManifest(
         dropReason = "the final record reads as zeros";
         break;
       }
+      if (options.salvage) {
+        dropReason = `record checksum mismatch at offset ${pos}`;
+        break;
+      }
       throw new CorruptionError(path, pos, "manifest record checksum mismatch");
     }
-    edits.push(
-      decodeEdit(data.subarray(pos + RECORD_HEADER_BYTES, end), path, pos),
-    );
+    try {
+      edits.push(
+        decodeEdit(data.subarray(pos + RECORD_HEADER_BYTES, end), path, pos),
+      );
+    } catch (err) {
+      if (!options.salvage || !(err instanceof CorruptionError)) throw err;
+      dropReason = err.message;
+      break;
+    }
     offsets.push(pos);
     pos = end;
   }

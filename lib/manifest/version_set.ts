@@ -327,6 +327,17 @@ export class VersionSet {
     if (edit.lifetime) this.lifetime = { ...edit.lifetime };
   }
 
+  /**
+   * The whole state, with `version` as its files, as one edit: what a new
+   * manifest starts with (a checkpoint's, a rewrite's).
+   *
+   * @param version The version to describe (the current one, a pinned one).
+   * @returns The edit.
+   */
+  snapshotEdit(version: Version): VersionEdit {
+    return this.#snapshotEdit(version, {});
+  }
+
   /** The whole state as one edit: the first record of a new manifest. */
   #snapshotEdit(version: Version, pending: VersionEdit): VersionEdit {
     const added: [number, FileMeta][] = [];
@@ -431,6 +442,46 @@ export class VersionSet {
     this.#manifest?.close();
     this.#manifest = undefined;
   }
+}
+
+/**
+ * Writes a database's manifest from one edit and points `CURRENT` at it:
+ * the last step of a checkpoint or a repair, once every file the edit
+ * names is durable in `dir`.
+ *
+ * @param dir The database directory.
+ * @param number The manifest's file number (`number + 1` names the temp
+ * file of `CURRENT`); both must be free.
+ * @param edit The whole state (see {@link VersionSet.snapshotEdit}).
+ * @param fs The filesystem (the real one by default).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { VersionSet, writeManifest } from "./version_set.ts";
+ * import { MemFs } from "../fs/mem_fs.ts";
+ * const fs = new MemFs();
+ * await fs.mkdir("/db");
+ * await writeManifest("/db", 5, { lastSequence: 9, nextFileNumber: 7 }, fs);
+ * const vs = await VersionSet.recover("/db", { readOnly: true, fs });
+ * assert.equal(vs.lastSequence, 9);
+ * ```
+ */
+export async function writeManifest(
+  dir: string,
+  number: number,
+  edit: VersionEdit,
+  fs: Fs = diskFs,
+): Promise<void> {
+  const path = manifestFileName(dir, number);
+  const writer = await ManifestWriter.create(path, fs);
+  try {
+    await writer.append(edit);
+  } finally {
+    writer.close();
+  }
+  await syncDir(fs, dir);
+  await setCurrent(dir, number + 1, basename(path), fs);
 }
 
 /**

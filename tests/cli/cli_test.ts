@@ -482,6 +482,47 @@ Deno.test("delete --prefix and --gte/--lt remove ranges; stats of a closed datab
   });
 });
 
+Deno.test("checkpoint writes a copy that verifies and opens; repair brings back a database whose CURRENT is gone", async () => {
+  await withDir(async (root) => {
+    const dir = join(root, "db");
+    const db = await DB.open(dir);
+    for (let i = 0; i < 500; i++) await db.put(`k${i}`, `v${i}`);
+    await db.flush();
+    await db.put("in-wal", "yes");
+    await db.close();
+
+    const backup = join(root, "backup");
+    const run = await strata(["checkpoint", dir, backup]);
+    assert.equal(run.code, 0, run.err);
+    assert.match(
+      run.out,
+      /^Checkpoint of .* 1 table .* 1 linked, 0 copied\), 1 WAL/,
+    );
+    assert.equal((await strata(["verify", backup])).code, 0);
+    assert.equal((await strata(["get", backup, "in-wal"])).out, "yes\n");
+    const again = await strata(["checkpoint", dir, backup]);
+    assert.equal(again.code, 2);
+    assert.match(
+      again.err,
+      /^strata: Cannot write a checkpoint to .*not an empty directory\n$/,
+    );
+
+    await Deno.remove(join(dir, "CURRENT"));
+    const broken = await strata(["get", dir, "k1"]);
+    assert.equal(broken.code, 2);
+    assertNoStack(broken);
+    const repair = await strata(["repair", dir]);
+    assert.equal(repair.code, 0, repair.err);
+    assert.match(repair.out, /^kept {6}\d+\.sst: 500 entries$/m);
+    assert.match(repair.out, /^replayed {2}\d+\.log -> \d+\.sst: 1 entries$/m);
+    assert.match(repair.out, /^set aside MANIFEST-\d+ -> lost\/MANIFEST-\d+/m);
+    assert.match(repair.out, /^Repaired .*: 501 entries in 2 tables/m);
+    assert.equal((await strata(["verify", dir])).code, 0);
+    assert.equal((await strata(["get", dir, "k499"])).out, "v499\n");
+    assert.equal((await strata(["get", dir, "in-wal"])).out, "yes\n");
+  });
+});
+
 Deno.test("verify exits 0 when clean and 2 after one byte of an SSTable flips", async () => {
   await withDir(async (root) => {
     const dir = join(root, "db");

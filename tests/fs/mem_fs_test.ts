@@ -44,6 +44,17 @@ async function script(fs: Fs, root: string): Promise<unknown[]> {
   writeAll(d, new Uint8Array([7]));
   d.close();
   out.push([...fs.readFile(`${dir}/c`)], fs.stat(`${dir}/c`)?.size);
+  // A hard link: a second name for the same bytes, which outlive the first.
+  await fs.link(`${dir}/c`, `${dir}/c2`);
+  out.push(
+    await fs.link(`${dir}/c`, `${dir}/c2`).then(
+      () => "linked",
+      (e) => isAlreadyExists(e),
+    ),
+  );
+  await fs.remove(`${dir}/c`);
+  out.push([...fs.readFile(`${dir}/c2`)]);
+  await fs.link(`${dir}/c2`, `${dir}/c`);
   out.push((await fs.list(dir)).sort(), fs.listSync(dir).sort());
   out.push(fs.stat(`${dir}/nothing`));
   const lock = fs.lock(`${dir}/LOCK`, "42\n");

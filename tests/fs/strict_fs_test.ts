@@ -67,6 +67,21 @@ Deno.test("strict fs: renames and removals are durable after a directory sync", 
   assert.equal(fs.crashImage().stat("/db/CURRENT"), undefined);
 });
 
+Deno.test("strict fs: a hard link is durable after a directory sync", async () => {
+  const fs = await freshDir();
+  const t = await fs.create("/db/000005.sst");
+  writeAll(t, bytes(4, 2));
+  await t.syncData();
+  await fs.syncDir("/db");
+  await fs.mkdir("/copy");
+  await fs.syncDir("/");
+  await fs.link("/db/000005.sst", "/copy/000005.sst");
+  assert.equal(fs.calls.link, 1);
+  assert.equal(fs.crashImage().stat("/copy/000005.sst"), undefined);
+  await fs.syncDir("/copy");
+  assert.deepEqual(fs.crashImage().readFile("/copy/000005.sst"), bytes(4, 2));
+});
+
 Deno.test("strict fs: cutting a file keeps its durable bytes until the next sync", async () => {
   const fs = await freshDir();
   const f = await fs.create("/db/m");
