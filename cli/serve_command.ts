@@ -3,9 +3,10 @@
  * processes open it with `Deno.openKv("http://…")` or `npm:@deno/kv`, and
  * serves the inspector page at `/`.
  *
- * Least permissions: `--allow-net=HOST:PORT`, `--allow-read=DB` and
- * `--allow-write=DB` (and `--allow-env=STRATA_ACCESS_TOKEN` to read the
- * token from the environment).
+ * Least permissions: `--allow-net=HOST:PORT`, `--allow-read=DB,lib` (`lib`
+ * lets compaction load its Worker; without it, compaction runs on the main
+ * thread), `--allow-write=DB`, and `--allow-env=STRATA_ACCESS_TOKEN` to
+ * read the token from the environment.
  *
  * @module
  */

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import { DiskFs, diskFs } from "../fs/disk_fs.ts";
 import type { Fs } from "../fs/fs.ts";
 import type { MergeResult } from "./compaction.ts";
@@ -75,11 +76,17 @@ class SharedWorker {
   start(): boolean {
     if (this.#worker) return true;
     if (this.#failed) return false;
+    const url = new URL("./compaction_worker.ts", import.meta.url);
+    // Deno refuses a Worker whose modules (all of lib/) it may not read,
+    // but only once the worker has started, as an error event that would
+    // fail the job: a program run with read access to its database alone
+    // (`strata serve` under least permissions) compacts on the main thread.
+    if (!mayLoad(new URL("../", import.meta.url))) {
+      this.#failed = true;
+      return false;
+    }
     try {
-      const worker = new Worker(
-        new URL("./compaction_worker.ts", import.meta.url).href,
-        { type: "module" },
-      );
+      const worker = new Worker(url.href, { type: "module" });
       worker.onmessage = (event: MessageEvent<WorkerReply>) => {
         const reply = this.#replies.get(event.data.id);
         this.#replies.delete(event.data.id);
@@ -143,6 +150,18 @@ class SharedWorker {
 }
 
 const sharedWorker = new SharedWorker();
+
+/** Whether this program may read the modules under `url` into a Worker. */
+function mayLoad(url: URL): boolean {
+  if (url.protocol !== "file:") return true; // remote or embedded: no check
+  try {
+    const path = fileURLToPath(url);
+    return Deno.permissions.querySync({ name: "read", path }).state ===
+      "granted";
+  } catch {
+    return true; // no permissions API here: let the start decide
+  }
+}
 
 /**
  * Runs one database's jobs, on the shared Worker when it can.

@@ -384,10 +384,13 @@ export class KvConnect {
    * frame every few seconds to keep the connection alive.
    *
    * @param body A `Watch`.
+   * @param onEnd Called once when the watch ends, whichever way: the
+   * client went away, the database closed, or `end()`.
    * @returns The response body and a function that ends it.
    */
   watch(
     body: Uint8Array,
+    onEnd: () => void = () => {},
   ): { stream: ReadableStream<Uint8Array>; end: () => void } {
     const request = decodeWatch(body);
     const limits = this.#core.options.limits;
@@ -406,21 +409,27 @@ export class KvConnect {
     const { stream: updates, end } = this.#core.watches.watch(
       keys,
       false,
-      (entries, changed): Uint8Array =>
+      // Every key as changed, with its entry, in every frame, as denokv's
+      // own server does: Deno's remote client shows a key sent as
+      // unchanged as absent (null) instead of keeping its last entry.
+      (entries): Uint8Array =>
         encodeWatchOutputFrame({
           status: SnapshotReadStatus.SR_SUCCESS,
-          keys: entries.map((entry, i): WatchKeyOutput =>
-            changed[i]
-              ? {
-                changed: true,
-                entryIfChanged: entry ? toEntry(keys[i]!, entry) : undefined,
-              }
-              : { changed: false, entryIfChanged: undefined }
-          ),
+          keys: entries.map((entry, i): WatchKeyOutput => ({
+            changed: true,
+            entryIfChanged: entry ? toEntry(keys[i]!, entry) : undefined,
+          })),
         }),
     );
     const reader = updates.getReader();
     let timer: ReturnType<typeof setInterval> | undefined;
+    let ended = false;
+    const finish = () => {
+      clearInterval(timer);
+      if (ended) return;
+      ended = true;
+      onEnd();
+    };
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
         timer = setInterval(() => {
@@ -434,14 +443,14 @@ export class KvConnect {
       async pull(controller) {
         const { done, value } = await reader.read();
         if (done) {
-          clearInterval(timer);
+          finish();
           controller.close();
         } else {
           controller.enqueue(value);
         }
       },
       cancel() {
-        clearInterval(timer);
+        finish();
         end();
         reader.cancel().catch(() => {});
       },
@@ -449,7 +458,7 @@ export class KvConnect {
     return {
       stream,
       end: () => {
-        clearInterval(timer);
+        finish();
         end();
       },
     };

@@ -19,7 +19,8 @@
  * over the limit 413, an unknown path 404; none of them touches the
  * database, and no stack trace is ever printed for a client's mistake.
  * `shutdown()` stops accepting, ends watches, lets the requests in flight
- * finish; the caller then closes the database.
+ * finish (a client that stalls halfway through its request gets a grace
+ * period, not forever); the caller then closes the database.
  *
  * @module
  */
@@ -44,6 +45,15 @@ export interface ServeOptions {
   accessToken?: string;
   /** Largest request body, in bytes [64 MiB]. */
   maxBodyBytes?: number;
+  /**
+   * How long `shutdown()` waits for requests in flight, in milliseconds
+   * [5000]; new requests meanwhile are answered 503. A client still
+   * sending its request after that (a stalled body) would otherwise hold
+   * the server open for as long as it likes: past the grace period, such
+   * requests are cut off and never touch the database, and `shutdown()`
+   * returns once the database work in flight has finished.
+   */
+  shutdownGraceMs?: number;
   /**
    * Serves the inspector's routes (`GET /`, `/inspector/…`) once the
    * request is authenticated; the server answers 404 without one.
@@ -76,7 +86,11 @@ export interface Server {
   readonly addr: Deno.NetAddr;
   /** The access token clients must send. */
   readonly accessToken: string;
-  /** Stops accepting, ends watches, waits for the requests in flight. */
+  /**
+   * Stops accepting, ends watches, waits for the requests in flight (for
+   * at most the grace period, then only for those already at the
+   * database).
+   */
   shutdown(): Promise<void>;
   /** Resolves once the server has stopped. */
   readonly finished: Promise<void>;
@@ -126,7 +140,14 @@ function cookie(request: Request, name: string): string | undefined {
   if (!header) return undefined;
   for (const part of header.split(";")) {
     const [k, ...v] = part.trim().split("=");
-    if (k === name) return decodeURIComponent(v.join("="));
+    if (k !== name) continue;
+    try {
+      return decodeURIComponent(v.join("="));
+    } catch {
+      // A cookie that is not valid percent-encoding was not set by us:
+      // the same as no cookie (a 401 and the login form), never a 500.
+      return undefined;
+    }
   }
   return undefined;
 }
@@ -136,12 +157,29 @@ async function readBody(request: Request, max: number): Promise<Uint8Array> {
   const length = Number(request.headers.get("content-length") ?? "NaN");
   if (length > max) throw new ClientError(413, `body over ${max} bytes`);
   if (!request.body) return new Uint8Array(0);
+  if (length >= 0) {
+    // Announced and within the limit (the HTTP layer holds the client to
+    // it): one read of the whole body, without a stream and its reader,
+    // which cost more than the rest of a small request's handling.
+    try {
+      return new Uint8Array(await request.arrayBuffer());
+    } catch {
+      throw new ClientError(400, "the request body was cut off");
+    }
+  }
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of request.body) {
-    size += chunk.length;
-    if (size > max) throw new ClientError(413, `body over ${max} bytes`);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of request.body) {
+      size += chunk.length;
+      if (size > max) throw new ClientError(413, `body over ${max} bytes`);
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof ClientError) throw err;
+    // The client went away mid-body (or Deno.serve cut it off as it shut
+    // down): not "the database is closed", which BadResource would say.
+    throw new ClientError(400, "the request body was cut off");
   }
   const out = new Uint8Array(size);
   let off = 0;
@@ -182,6 +220,12 @@ export function serve(kv: Kv, options: ServeOptions = {}): Server {
   const hostname = options.hostname ?? "127.0.0.1";
   const port = options.port ?? 4512;
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024 * 1024;
+  const graceMs = options.shutdownGraceMs ?? 5000;
+  if (!(graceMs >= 0)) {
+    throw new InvalidArgumentError(
+      `Invalid shutdownGraceMs ${graceMs}: expected a number of milliseconds`,
+    );
+  }
   if (options.accessToken !== undefined && options.accessToken.length < 1) {
     throw new InvalidArgumentError("Invalid access token: it is empty");
   }
@@ -195,6 +239,25 @@ export function serve(kv: Kv, options: ServeOptions = {}): Server {
   const core = coreOf(kv);
   const connect = new KvConnect(core, accessToken);
   const watches = new Set<() => void>();
+  /** Shutdown has begun: new requests are turned away. */
+  let stopping = false;
+  /** Requests being handled, and who waits for there to be none. */
+  let active = 0;
+  let quiet: (() => void) | undefined;
+  /** The grace period is over: no request starts database work. */
+  let refusing = false;
+  /** Requests at the database now, and who waits for there to be none. */
+  let busy = 0;
+  let idle: (() => void) | undefined;
+  const atDatabase = async <T>(work: () => T | Promise<T>): Promise<T> => {
+    if (refusing) throw new ClientError(503, "the server is stopping");
+    busy++;
+    try {
+      return await work();
+    } finally {
+      if (--busy === 0) idle?.();
+    }
+  };
   const checkToken = (presented: string | undefined) =>
     presented !== undefined && tokenMatches(presented, accessToken);
 
@@ -230,18 +293,19 @@ export function serve(kv: Kv, options: ServeOptions = {}): Server {
       const body = await readBody(request, maxBodyBytes);
       const protobuf = { "content-type": "application/x-protobuf" };
       if (route === "snapshot_read") {
-        return new Response(connect.snapshotRead(body) as BodyBytes, {
-          headers: protobuf,
-        });
+        const out = await atDatabase(() => connect.snapshotRead(body));
+        return new Response(out as BodyBytes, { headers: protobuf });
       }
       if (route === "atomic_write") {
-        return new Response(await connect.atomicWrite(body) as BodyBytes, {
-          headers: protobuf,
-        });
+        const out = await atDatabase(() => connect.atomicWrite(body));
+        return new Response(out as BodyBytes, { headers: protobuf });
       }
-      const { stream, end } = connect.watch(body);
-      watches.add(end);
-      return new Response(stream, {
+      // Each watch leaves the set when it ends (a client that goes away
+      // cancels its stream), so a long-running server keeps none it no
+      // longer serves.
+      const watch = connect.watch(body, () => watches.delete(watch.end));
+      watches.add(watch.end);
+      return new Response(watch.stream, {
         headers: { "content-type": "application/octet-stream" },
       });
     }
@@ -269,6 +333,8 @@ export function serve(kv: Kv, options: ServeOptions = {}): Server {
       return text(500, message.split("\n")[0]!.replace(/^strata: /, ""));
     },
   }, async (request) => {
+    if (stopping) return text(503, "the server is stopping");
+    active++;
     try {
       return await handle(request);
     } catch (err) {
@@ -280,22 +346,56 @@ export function serve(kv: Kv, options: ServeOptions = {}): Server {
         return text(503, "the database is closed");
       }
       throw err; // onError answers 500
+    } finally {
+      if (--active === 0) quiet?.();
     }
   });
 
-  let stopping: Promise<void> | undefined;
+  let shutdown: Promise<void> | undefined;
+  let forced: () => void;
+  const finished = Promise.race([
+    server.finished,
+    new Promise<void>((resolve) => forced = resolve),
+  ]);
   return {
     addr: server.addr as Deno.NetAddr,
     accessToken,
-    finished: server.finished,
+    finished,
     shutdown(): Promise<void> {
-      stopping ??= (async () => {
+      shutdown ??= (async () => {
+        stopping = true;
         // Long-lived watch streams end first, or shutdown would wait on them.
         for (const end of watches) end();
         watches.clear();
-        await server.shutdown();
+        const end = Date.now() + graceMs;
+        /** Whether `p` settles before the grace period is over. */
+        const inTime = async (p: Promise<unknown>, atLeast = 0) => {
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const wait = Math.max(atLeast, end - Date.now());
+          try {
+            return await Promise.race([
+              p.then(() => true),
+              new Promise<boolean>((r) => timer = setTimeout(r, wait, false)),
+            ]);
+          } finally {
+            clearTimeout(timer);
+          }
+        };
+        // Deno.serve's shutdown cuts off request bodies still arriving, so
+        // the requests in flight finish first (new ones are turned away).
+        if (active > 0) await inTime(new Promise<void>((r) => quiet = r));
+        refusing = true;
+        // Now it closes the idle connections at once; a connection still
+        // busy past the grace period (a client stalled halfway through its
+        // request, or holding a refused body unread) it would wait for
+        // forever, and it has no way to drop one. So we stop waiting: once
+        // no request is at the database, the caller may close it (the CLI
+        // then exits, which drops such connections).
+        if (await inTime(server.shutdown(), 500)) return;
+        if (busy > 0) await new Promise<void>((r) => idle = r);
+        forced();
       })();
-      return stopping;
+      return shutdown;
     },
   };
 }

@@ -158,3 +158,32 @@ Deno.test("two runners share the worker; stopping one leaves the other's job alo
     await Deno.remove(dirB, { recursive: true });
   }
 });
+
+Deno.test("without read access to lib/, jobs run on the main thread instead of failing", async () => {
+  // Deno refuses such a Worker only after it starts; the engine used to
+  // take that for a failed job and refuse every write after it.
+  const dir = await Deno.makeTempDir({ prefix: "strata_runner_perm_" });
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        `--allow-read=${dir}`,
+        `--allow-write=${dir}`,
+        new URL("../fixtures/least_permissions_writer.ts", import.meta.url)
+          .pathname,
+        dir,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.ok(out.success, stderr);
+    assert.equal(stderr, "", "nothing printed (no worker error)");
+    const report = JSON.parse(new TextDecoder().decode(out.stdout));
+    assert.equal(report.found, 6000);
+    assert.ok(report.flushes > 5, `${report.flushes} flushes`);
+    assert.ok(report.compactions > 0, `${report.compactions} compactions`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
