@@ -123,17 +123,19 @@ function exists(op: string, path: string): Error {
 export class MemFs implements Fs {
   /** `"memory"` (or a subclass's kind). */
   readonly kind: string = "memory";
-  /** The root directory. */
+  /** @internal The root directory (for `StrictFs`). */
   protected root: MemDir;
 
   /**
+   * Makes a filesystem whose content is `root`, which it then owns.
+   *
    * @param root The tree to serve (a fresh empty one by default).
    */
   constructor(root: MemDir = new MemDir()) {
     this.root = root;
   }
 
-  /** The directory at `path`, or undefined. */
+  /** @internal The directory at `path`, or undefined. */
   protected dirAt(path: string): MemDir | undefined {
     let dir = this.root;
     for (const name of normalize(path).split("/")) {
@@ -145,7 +147,10 @@ export class MemFs implements Fs {
     return dir;
   }
 
-  /** The parent directory of `path` and its last name; NotFound without one. */
+  /**
+   * @internal The parent directory of `path` and its last name; NotFound
+   * without one.
+   */
   protected parentOf(op: string, path: string): [MemDir, string] {
     const [parent, name] = splitPath(path);
     const dir = this.dirAt(parent);
@@ -153,7 +158,7 @@ export class MemFs implements Fs {
     return [dir, name];
   }
 
-  /** The file at `path`; NotFound when there is none. */
+  /** @internal The file at `path`; NotFound when there is none. */
   protected fileAt(op: string, path: string): MemInode {
     const [dir, name] = this.parentOf(op, path);
     const node = dir.entries.get(name);
@@ -161,15 +166,15 @@ export class MemFs implements Fs {
     return node;
   }
 
-  /** Hook: a name was linked to `node` in `dir` (create, mkdir). */
+  /** @internal Hook: a name was linked to `node` in `dir` (create, mkdir). */
   protected linked(
     _dir: MemDir,
     _name: string,
     _node: MemInode | MemDir,
   ): void {}
-  /** Hook: a name was removed from `dir`. */
+  /** @internal Hook: a name was removed from `dir`. */
   protected unlinked(_dir: MemDir, _name: string): void {}
-  /** Hook: `from` was renamed to `to` in `fromDir` / `toDir`. */
+  /** @internal Hook: `from` was renamed to `to` in `fromDir` / `toDir`. */
   protected renamed(
     _fromDir: MemDir,
     _from: string,
@@ -177,7 +182,7 @@ export class MemFs implements Fs {
     _to: string,
     _node: MemInode,
   ): void {}
-  /** Hook: a writable handle on `inode` at `path` is needed. */
+  /** @internal Hook: a writable handle on `inode` at `path` is needed. */
   protected writable(inode: MemInode, _path: string): WritableFile {
     return new MemWritableFile(inode);
   }
@@ -212,7 +217,7 @@ export class MemFs implements Fs {
     }
   }
 
-  /** Hook: cuts `inode` to `size` bytes. */
+  /** @internal Hook: cuts `inode` to `size` bytes. */
   protected truncated(inode: MemInode, size: number): void {
     inode.truncate(size);
   }

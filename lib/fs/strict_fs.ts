@@ -186,6 +186,8 @@ export class StrictFs extends MemFs {
   #dead = false;
 
   /**
+   * Makes a filesystem whose content is `root`, all of it taken as durable.
+   *
    * @param root A tree whose content is all durable (a crash image); a
    * fresh empty one by default.
    */
@@ -267,6 +269,7 @@ export class StrictFs extends MemFs {
 
   // ------------------------------------------------ durability bookkeeping
 
+  /** @internal Records the new name as pending until its directory syncs. */
   protected override linked(
     dir: MemDir,
     name: string,
@@ -277,10 +280,15 @@ export class StrictFs extends MemFs {
     this.#dirState(dir).pending.push({ kind: "set", name, node });
   }
 
+  /** @internal Records the removal as pending until its directory syncs. */
   protected override unlinked(dir: MemDir, name: string): void {
     this.#dirState(dir).pending.push({ kind: "delete", name });
   }
 
+  /**
+   * @internal Records the rename as pending: one change within a
+   * directory, a removal and a new name across two.
+   */
   protected override renamed(
     fromDir: MemDir,
     from: string,
@@ -296,6 +304,10 @@ export class StrictFs extends MemFs {
     }
   }
 
+  /**
+   * @internal Cuts the file, first keeping its durable bytes when the cut
+   * goes below them (a crash before the next sync restores those).
+   */
   protected override truncated(inode: MemInode, size: number): void {
     const s = this.#inodeState(inode);
     if (size < s.synced && s.base === undefined) {
@@ -304,6 +316,7 @@ export class StrictFs extends MemFs {
     inode.truncate(size);
   }
 
+  /** @internal A handle whose writes and syncs this filesystem sees. */
   protected override writable(inode: MemInode, path: string): WritableFile {
     return new StrictWritableFile(inode, path, this);
   }
@@ -369,12 +382,14 @@ export class StrictFs extends MemFs {
 
   // ------------------------------------------------------ the Fs calls
 
+  /** Counted as `create`; an injected short failure is an EIO here. */
   override createSync(path: string): WritableFile {
     const f = this.#enter("create", path);
     if (f === "short") throw failure("EIO", "create", path);
     return super.createSync(path);
   }
 
+  /** {@link StrictFs.createSync}, as a promise. */
   override create(path: string): Promise<WritableFile> {
     try {
       return Promise.resolve(this.createSync(path));
@@ -383,6 +398,7 @@ export class StrictFs extends MemFs {
     }
   }
 
+  /** Counted as `open`; a cut below the synced bytes is undone by a crash. */
   override openAppend(
     path: string,
     truncateTo?: number,
@@ -395,6 +411,7 @@ export class StrictFs extends MemFs {
     return super.openAppend(path, truncateTo);
   }
 
+  /** Counted as `open`; every `readAt` on the file is counted as `read`. */
   override openReadable(path: string): ReadableFile {
     this.#enter("open", path);
     const file = super.openReadable(path);
@@ -408,11 +425,13 @@ export class StrictFs extends MemFs {
     };
   }
 
+  /** Counted as `read`. */
   override readFile(path: string): Uint8Array {
     this.#enter("read", path);
     return super.readFile(path);
   }
 
+  /** Counted as `rename` (of `to`); durable once its directories sync. */
   override rename(from: string, to: string): Promise<void> {
     try {
       this.#enter("rename", to);
@@ -422,6 +441,7 @@ export class StrictFs extends MemFs {
     return super.rename(from, to);
   }
 
+  /** Counted as `link` (of `to`); durable once its directory syncs. */
   override link(from: string, to: string): Promise<void> {
     try {
       this.#enter("link", to);
@@ -431,11 +451,13 @@ export class StrictFs extends MemFs {
     return super.link(from, to);
   }
 
+  /** Counted as `remove`; durable once its directory syncs. */
   override removeSync(path: string): void {
     this.#enter("remove", path);
     super.removeSync(path);
   }
 
+  /** {@link StrictFs.removeSync}, as a promise. */
   override remove(path: string): Promise<void> {
     try {
       this.removeSync(path);
@@ -445,6 +467,7 @@ export class StrictFs extends MemFs {
     }
   }
 
+  /** Counted as one `remove`, whatever the tree holds. */
   override removeAll(path: string): Promise<void> {
     try {
       this.#enter("remove", path);
@@ -454,11 +477,13 @@ export class StrictFs extends MemFs {
     return super.removeAll(path);
   }
 
+  /** Counted as `list`; shows the current names, durable or not. */
   override listSync(dir: string): string[] {
     this.#enter("list", dir);
     return super.listSync(dir);
   }
 
+  /** {@link StrictFs.listSync}, as a promise. */
   override list(dir: string): Promise<string[]> {
     try {
       return Promise.resolve(this.listSync(dir));
@@ -467,6 +492,7 @@ export class StrictFs extends MemFs {
     }
   }
 
+  /** Counted as `mkdir`; a new directory is durable once its parent syncs. */
   override mkdir(dir: string): Promise<void> {
     try {
       this.#enter("mkdir", dir);
@@ -476,6 +502,10 @@ export class StrictFs extends MemFs {
     return super.mkdir(dir);
   }
 
+  /**
+   * Counted as `syncDir`; makes the directory's current entries durable,
+   * as a crash image will see them.
+   */
   override syncDir(dir: string): Promise<void> {
     try {
       this.#enter("syncDir", dir);
@@ -490,11 +520,13 @@ export class StrictFs extends MemFs {
     }
   }
 
+  /** Counted as `lock`. */
   override lock(path: string, holder: string): FileLock | LockRefusal {
     this.#enter("lock", path);
     return super.lock(path, holder);
   }
 
+  /** Counted as `lock`, as the exclusive lock is. */
   override lockShared(path: string): FileLock | LockRefusal {
     this.#enter("lock", path);
     return super.lockShared(path);

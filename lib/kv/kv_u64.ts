@@ -25,8 +25,11 @@ const DenoKvU64: U64Constructor | undefined =
   (Deno as unknown as { KvU64?: U64Constructor }).KvU64;
 
 // `extends Object` leaves the prototype chain exactly as Deno's (instance →
-// KvU64.prototype → Object.prototype) when Deno's class is absent.
-const Base = (DenoKvU64 ?? Object) as new (value: bigint) => object;
+// KvU64.prototype → Object.prototype) when Deno's class is absent. The doc
+// comment sits after `const` because that is where `deno doc --lint` looks
+// for the tag on a declaration that is not the module's first.
+const /** @internal What {@link KvU64} extends. */ Base =
+  (DenoKvU64 ?? Object) as new (value: bigint) => object;
 
 /**
  * An unsigned 64-bit integer value for Deno KV, behaving as `Deno.KvU64`.
@@ -97,8 +100,11 @@ export class KvU64 extends Base {
     return "Deno.KvU64";
   }
 
-  // The key Deno's own class uses; Deno's inspector honours it on any
-  // object, so Deno.inspect prints `[Deno.KvU64: 5n]` for both classes.
+  /**
+   * How `Deno.inspect` prints the value: `[Deno.KvU64: 5n]`, as for Deno's
+   * class. The key is the one Deno's own class uses; Deno's inspector
+   * honours it on any object.
+   */
   [Symbol.for("Deno.privateCustomInspect")](
     inspect: (value: unknown, options: unknown) => string,
     options: unknown,
