@@ -43,6 +43,8 @@ export {
   type OpenOptions,
   type ResolvedOptions,
 } from "./lib/engine/options.ts";
+export type { ValueExpiry } from "./lib/compaction/compaction.ts";
+export type { Compression } from "./lib/sstable/sstable_writer.ts";
 export {
   type BatchOp,
   type Bytes,
@@ -53,7 +55,7 @@ export {
   TYPE_DELETE,
   TYPE_PUT,
 } from "./lib/iterator/internal_key.ts";
-export { TYPE_RANGE_DELETE } from "./lib/wal/wal.ts";
+export { TYPE_RANGE_DELETE, type WalEntryType } from "./lib/wal/wal.ts";
 export { Snapshot } from "./lib/engine/snapshot.ts";
 export {
   ClosedError,
@@ -81,4 +83,18 @@ export { AtomicOperation } from "./lib/kv/kv_atomic.ts";
 export { KvU64 } from "./lib/kv/kv_u64.ts";
 export { MemFs } from "./lib/fs/mem_fs.ts";
 export { StrictFs } from "./lib/fs/strict_fs.ts";
-export type { Fs } from "./lib/fs/fs.ts";
+export type {
+  CallObserver,
+  CrashOptions,
+  FsCall,
+  InjectedFailure,
+  Injection,
+} from "./lib/fs/strict_fs.ts";
+export type {
+  FileInfo,
+  FileLock,
+  Fs,
+  LockRefusal,
+  ReadableFile,
+  WritableFile,
+} from "./lib/fs/fs.ts";

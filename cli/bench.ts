@@ -147,8 +147,40 @@ export function benchKey(
 }
 
 /**
- * Values cut from a pool of random bytes at a moving offset, as db_bench's
- * RandomGenerator does: cheap, and no two consecutive values are equal.
+ * Fills `pool` as db_bench's RandomGenerator fills its own with its default
+ * compression ratio of 0.5: pieces of 100 bytes, each 50 random printable
+ * characters written twice, so that values cut from it compress to about
+ * half (as real data often does) and a compressing engine shows it.
+ *
+ * @param pool The buffer to fill.
+ * @param prng Where the randomness comes from.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fillValuePool, Prng } from "./bench.ts";
+ * const pool = new Uint8Array(200);
+ * fillValuePool(pool, new Prng(1));
+ * assert.deepEqual(pool.subarray(0, 50), pool.subarray(50, 100));
+ * ```
+ */
+export function fillValuePool(pool: Uint8Array, prng: Prng): void {
+  const PIECE = 100;
+  const RANDOM = 50;
+  for (let at = 0; at < pool.length; at += PIECE) {
+    for (let i = 0; i < RANDOM; i++) {
+      pool[at + i] = 0x20 + prng.below(95);
+    }
+    for (let i = RANDOM; i < PIECE && at + i < pool.length; i++) {
+      pool[at + i] = pool[at + i - RANDOM]!;
+    }
+  }
+}
+
+/**
+ * Values cut from a pool of db_bench's compressible bytes at a moving
+ * offset, as db_bench's RandomGenerator does: cheap, and no two
+ * consecutive values are equal.
  */
 class ValueSource {
   readonly #pool: Uint8Array;
@@ -157,11 +189,9 @@ class ValueSource {
 
   constructor(size: number, prng: Prng) {
     this.#size = size;
-    // 1 MiB of randomness, plus one value so every slice fits.
+    // 1 MiB, plus one value so every slice fits.
     this.#pool = new Uint8Array((1 << 20) + size);
-    for (let i = 0; i < this.#pool.length; i++) {
-      this.#pool[i] = prng.next() & 0xff;
-    }
+    fillValuePool(this.#pool, prng);
   }
 
   next(): Uint8Array {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Prng } from "../../cli/bench.ts";
+import { fillValuePool, Prng } from "../../cli/bench.ts";
 
 /** Key length of the db_bench workloads. */
 export const KEY_SIZE = 16;
@@ -15,8 +15,8 @@ export const VALUE_SIZE = 100;
 /** The seed every run uses unless `--seed` says otherwise. */
 export const DEFAULT_SEED = 301;
 
-// 1 MiB of random bytes: values are 100-byte windows at scattered offsets,
-// like db_bench's RandomGenerator, so no compressor finds repeats in a block.
+// 1 MiB of db_bench's compressible bytes (fillValuePool): values are 100-byte
+// windows at scattered offsets that compress to about half, as db_bench's do.
 const POOL_SIZE = 1 << 20;
 const DOT = 0x2e; // "." sorts just below "0", so a missing key falls between stored ones
 const ZERO = 0x30;
@@ -117,9 +117,7 @@ export class KeySpace {
     }
     const rng = new Prng(seed ^ 0x5eed);
     this.#pool = new Uint8Array(POOL_SIZE + VALUE_SIZE);
-    for (let i = 0; i < this.#pool.length; i++) {
-      this.#pool[i] = rng.next() & 0xff;
-    }
+    fillValuePool(this.#pool, rng);
   }
 
   /**
@@ -157,7 +155,7 @@ export class KeySpace {
 
   /**
    * The value of write number `i` (any integer): 100 bytes at a
-   * pseudo-random offset of the random pool.
+   * pseudo-random offset of the value pool.
    *
    * @param i Write number; different writes of one key use different `i`.
    * @returns A 100-byte view; do not mutate.

@@ -28,7 +28,7 @@ import {
   type RangeTombstone,
   RangeTombstoneIndex,
 } from "../iterator/range_tombstones.ts";
-import { SSTableWriter } from "../sstable/sstable_writer.ts";
+import { type Compression, SSTableWriter } from "../sstable/sstable_writer.ts";
 import { yieldToEventLoop } from "../util/yield.ts";
 import {
   type FileMeta,
@@ -352,6 +352,8 @@ export interface MergeOptions {
   blockSize: number;
   /** Bloom bits per key of the output tables. */
   bloomBitsPerKey: number;
+  /** How the output tables store data blocks ["lz4"]. */
+  compression?: Compression;
   /** Cut a new output file once one reaches this size (Infinity: never). */
   targetFileSize: number;
   /**
@@ -377,6 +379,13 @@ export interface MergeOptions {
   rangeTombstones?: readonly RangeTombstone[];
   /** Hands out a file number for each output table. */
   newFileNumber: () => number;
+  /**
+   * Whether another output file may begin [always]: false when the job
+   * has used up the file numbers reserved for it, so the last output
+   * grows past the target size instead of failing the job. (Compressed
+   * inputs make the count of outputs an estimate.)
+   */
+  mayCut?: () => boolean;
   /** Asked between slices; true stops the merge and deletes its output. */
   shouldAbort: () => boolean;
 }
@@ -539,7 +548,8 @@ export async function mergeToTables(
       } else {
         // Cut files only between user keys: a key never spans two files.
         if (
-          writer && newKey && writer.estimatedSize >= options.targetFileSize
+          writer && newKey && writer.estimatedSize >= options.targetFileSize &&
+          (options.mayCut?.() ?? true)
         ) {
           await finishWriter();
         }
@@ -550,6 +560,9 @@ export async function mergeToTables(
             {
               blockSize: options.blockSize,
               bloomBitsPerKey: options.bloomBitsPerKey,
+              ...(options.compression
+                ? { compression: options.compression }
+                : {}),
             },
             fs,
           );

@@ -12,6 +12,7 @@
 import { diskFs } from "../fs/disk_fs.ts";
 import type { Fs } from "../fs/fs.ts";
 import { BlockCache } from "../sstable/block_cache.ts";
+import type { Compression } from "../sstable/sstable_writer.ts";
 import { compareBytes } from "../util/bytes.ts";
 import {
   type MergeResult,
@@ -41,6 +42,8 @@ export interface CompactionJob {
   blockSize: number;
   /** Bloom bits per key of the output tables. */
   bloomBitsPerKey: number;
+  /** How the output tables store data blocks ["lz4"]. */
+  compression?: Compression;
   /** Cut output files at this size. */
   targetFileSize: number;
   /** Oldest sequence number a reader may still need. */
@@ -63,6 +66,8 @@ export interface FlushSettings {
   blockSize: number;
   /** Bloom bits per key of the table. */
   bloomBitsPerKey: number;
+  /** How the table stores data blocks ["lz4"]. */
+  compression?: Compression;
   /** File number of the table. */
   outputNumber: number;
   /** The range tombstones of the version and of the memtable itself. */
@@ -147,6 +152,7 @@ export async function flushMemTable(
       fs,
       blockSize: settings.blockSize,
       bloomBitsPerKey: settings.bloomBitsPerKey,
+      ...(settings.compression ? { compression: settings.compression } : {}),
       targetFileSize: Infinity,
       ...(settings.rangeTombstones
         ? { rangeTombstones: settings.rangeTombstones }
@@ -235,6 +241,7 @@ export async function runCompactionJob(
       fs,
       blockSize: job.blockSize,
       bloomBitsPerKey: job.bloomBitsPerKey,
+      ...(job.compression ? { compression: job.compression } : {}),
       targetFileSize: job.targetFileSize,
       smallestSnapshot: job.smallestSnapshot,
       ...(job.expiry ? { expiry: job.expiry } : {}),
@@ -251,6 +258,7 @@ export async function runCompactionJob(
         }
         return n;
       },
+      mayCut: () => next < job.outputNumbers.length,
       shouldAbort,
     });
   } finally {

@@ -159,6 +159,7 @@ export class BackgroundWork {
       dir: state.dir,
       blockSize: state.options.blockSize,
       bloomBitsPerKey: state.options.bloomBitsPerKey,
+      compression: state.options.compression,
       outputNumber: state.newOutputNumber(),
     };
     const tombstones = [
@@ -337,6 +338,7 @@ export class BackgroundWork {
         overlaps,
         blockSize: state.options.blockSize,
         bloomBitsPerKey: state.options.bloomBitsPerKey,
+        compression: state.options.compression,
         targetFileSize: fileSize,
         smallestSnapshot: state.snapshots.oldest(state.lastSequence),
         deeperLevels,

@@ -8,6 +8,7 @@
 import { diskFs } from "../fs/disk_fs.ts";
 import type { Fs } from "../fs/fs.ts";
 import type { ValueExpiry } from "../compaction/compaction.ts";
+import type { Compression } from "../sstable/sstable_writer.ts";
 import { InvalidArgumentError } from "../util/errors.ts";
 
 /**
@@ -29,6 +30,13 @@ export interface OpenOptions {
   blockSize?: number;
   /** Bloom filter bits per key; 0 disables filters [10]. */
   bloomBitsPerKey?: number;
+  /**
+   * How new tables store their data blocks ["lz4"]: "lz4" compresses each
+   * block that shrinks by at least 1/8 (random values stay raw, so they
+   * cost nothing to read), "none" stores every block raw. Tables written
+   * either way read the same, so the option may change between opens.
+   */
+  compression?: Compression;
   /**
    * Bytes of blocks the shared LRU cache keeps [32 MiB, like RocksDB; the
    * contract asks for 8 MiB or more].
@@ -77,6 +85,7 @@ export const DEFAULT_OPTIONS: Readonly<ResolvedOptions> = Object.freeze({
   memtableSize: 4 * MiB,
   blockSize: 4096,
   bloomBitsPerKey: 10,
+  compression: "lz4",
   blockCacheSize: 32 * MiB,
   l0CompactionTrigger: 4,
   levelSizeMultiplier: 10,
@@ -133,6 +142,17 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     }
     if (name === "valueExpiry") {
       out.valueExpiry = checkValueExpiry(value);
+      continue;
+    }
+    if (name === "compression") {
+      if (value !== "lz4" && value !== "none") {
+        throw new InvalidArgumentError(
+          `Invalid option "compression": ${
+            describe(value)
+          } is not "lz4" or "none"`,
+        );
+      }
+      out.compression = value;
       continue;
     }
     const expected = typeof DEFAULT_OPTIONS[name as keyof ResolvedOptions];

@@ -36,7 +36,18 @@
  * +---------+----------------------------------------+
  * | type u8 | crc32c(contents ‖ type) u32 LE         |
  * +---------+----------------------------------------+
- * type 0 = raw; other values are reserved for compression.
+ * type 0 = raw; type 1 = LZ4 (data blocks of format version 2 only).
+ * ```
+ *
+ * The contents of an LZ4 block (the checksum covers these bytes, as
+ * stored): the size of the raw block, then an LZ4 block (lib/util/lz4.ts).
+ * A data block is stored compressed only when that saves at least 1/8 of
+ * its size (LevelDB's rule); random values stay raw.
+ *
+ * ```
+ * +----------------------+----------------------------------+
+ * | varint raw size      | LZ4 block of the raw contents    |
+ * +----------------------+----------------------------------+
  * ```
  *
  * Properties block contents (all integers little-endian):
@@ -51,7 +62,7 @@
  *
  * ```
  *  0  filter handle | properties handle | index handle, zero padded to 60
- * 60  format version u32 LE (1)
+ * 60  format version u32 LE (2; 1 = written before compression, read still)
  * 64  crc32c of bytes [0, 64) u32 LE
  * 68  magic, 8 bytes: "StrataT\x01"
  * ```
@@ -63,6 +74,12 @@ import { readU64, writeU64 } from "../util/bytes.ts";
 import { crc32c } from "../util/crc32c.ts";
 import { CorruptionError } from "../util/errors.ts";
 import {
+  lz4Compress,
+  lz4CompressBound,
+  lz4Decompress,
+  Lz4Error,
+} from "../util/lz4.ts";
+import {
   type EntryType,
   MAX_SEQUENCE,
   TYPE_DELETE,
@@ -73,12 +90,16 @@ import {
 export const INTERNAL_TRAILER_SIZE = 8;
 /** Bytes of the trailer (type + CRC32C) after every block. */
 export const BLOCK_TRAILER_SIZE = 5;
-/** Block type byte of an uncompressed block (the only one written). */
+/** Block type byte of an uncompressed block. */
 export const BLOCK_TYPE_RAW = 0;
+/** Block type byte of an LZ4-compressed data block (format version 2). */
+export const BLOCK_TYPE_LZ4 = 1;
 /** Size of the fixed footer at the end of every table. */
 export const FOOTER_SIZE = 76;
 /** The table format version written in the footer. */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+/** The first format version whose data blocks may be compressed. */
+export const COMPRESSED_FORMAT_VERSION = 2;
 /** Longest varint encoding of a block handle (two 10-byte varints). */
 export const MAX_HANDLE_SIZE = 20;
 
@@ -396,7 +417,9 @@ export function blockTrailer(
  * @param offset File offset of `onDisk[0]`, for error messages.
  * @param length Bytes of `onDisk` that hold the block and its trailer (all
  * of it by default; a pooled frame may be longer).
- * @returns A view of the contents (without the trailer).
+ * @param allowLz4 Whether type 1 (LZ4) is valid here (a data block of a
+ * version 2 table); the caller then decompresses the contents.
+ * @returns A view of the contents as stored (without the trailer).
  * @throws {CorruptionError} When the CRC does not match or the type is
  * unknown.
  *
@@ -423,6 +446,7 @@ export function checkBlock(
   file: string,
   offset: number,
   length: number = onDisk.length,
+  allowLz4 = false,
 ): Uint8Array {
   const size = length - BLOCK_TRAILER_SIZE;
   if (size < 0) {
@@ -445,14 +469,151 @@ export function checkBlock(
     );
   }
   const type = onDisk[size]!;
-  if (type !== BLOCK_TYPE_RAW) {
+  if (type !== BLOCK_TYPE_RAW && !(type === BLOCK_TYPE_LZ4 && allowLz4)) {
     throw new CorruptionError(
       file,
       offset + size,
-      `unknown block type "${type}": only 0 (raw) is supported`,
+      `unknown block type "${type}": expected 0 (raw)${
+        allowLz4 ? " or 1 (LZ4)" : ""
+      }`,
     );
   }
   return onDisk.subarray(0, size);
+}
+
+/**
+ * Compresses a data block's contents, or says it is not worth it.
+ *
+ * @param contents The raw block.
+ * @param scratch Where the compressed form is written; must hold
+ * {@link compressedBlockBound}(`contents.length`) bytes.
+ * @returns The contents of an LZ4 block (a view of `scratch`), or
+ * undefined when compression would not save at least 1/8.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { compressBlock, compressedBlockBound, decompressBlock } from "./sstable_format.ts";
+ * const raw = new TextEncoder().encode("key value ".repeat(100));
+ * const packed = compressBlock(raw, new Uint8Array(compressedBlockBound(raw.length)))!;
+ * assert(packed.length < raw.length / 4);
+ * assert.deepEqual(decompressBlock(packed, "t.sst", 0), raw);
+ * ```
+ */
+export function compressBlock(
+  contents: Uint8Array,
+  scratch: Uint8Array,
+): Uint8Array | undefined {
+  const n = contents.length;
+  if (n < 32) return undefined;
+  const start = writeVarint(scratch, 0, n);
+  const end = lz4Compress(contents, scratch, start);
+  return end <= n - (n >>> 3) ? scratch.subarray(0, end) : undefined;
+}
+
+/**
+ * The most bytes {@link compressBlock} needs in its scratch buffer.
+ *
+ * @param n Raw block size.
+ * @returns The bound.
+ *
+ * @example
+ * ```ts
+ * import { compressedBlockBound } from "./sstable_format.ts";
+ * if (compressedBlockBound(4096) < 4096) throw new Error("too small");
+ * ```
+ */
+export function compressedBlockBound(n: number): number {
+  return lz4CompressBound(n) + 5;
+}
+
+/**
+ * The raw size an LZ4 block's contents announce.
+ *
+ * @param contents The stored contents (after {@link checkBlock}).
+ * @param file File name for error messages.
+ * @param offset File offset of the block, for error messages.
+ * @returns The raw size and where the LZ4 data starts.
+ * @throws {CorruptionError} When the size is undecodable or absurd.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { compressedBlockRawSize } from "./sstable_format.ts";
+ * // 4096 raw bytes, then (not shown) the LZ4 block of at least 16 bytes.
+ * const contents = new Uint8Array(18);
+ * contents.set([0x80, 0x20]);
+ * assert.equal(compressedBlockRawSize(contents, "t", 0).size, 4096);
+ * ```
+ */
+export function compressedBlockRawSize(
+  contents: Uint8Array,
+  file: string,
+  offset: number,
+): { size: number; start: number } {
+  let size = 0;
+  let shift = 1;
+  for (let i = 0; i < 5 && i < contents.length; i++) {
+    const b = contents[i]!;
+    size += (b & 0x7f) * shift;
+    shift *= 128;
+    if (b < 0x80) {
+      // LZ4 expands a byte to at most 255 + a little: anything larger than
+      // that is damage, not a block (and must not size an allocation).
+      if (size > (contents.length - i) * 255 + 64) break;
+      return { size, start: i + 1 };
+    }
+  }
+  throw new CorruptionError(
+    file,
+    offset,
+    "compressed block has an undecodable or impossible raw size",
+  );
+}
+
+/**
+ * Decompresses an LZ4 block's contents into `out` (or a new buffer).
+ *
+ * @param contents The stored contents (after {@link checkBlock}).
+ * @param file File name for error messages.
+ * @param offset File offset of the block, for error messages.
+ * @param out Where the raw block goes: exactly its raw size (see
+ * {@link compressedBlockRawSize}); a new buffer by default.
+ * @returns `out`.
+ * @throws {CorruptionError} When the block does not decode to its size.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CorruptionError } from "../util/errors.ts";
+ * import { decompressBlock } from "./sstable_format.ts";
+ * assert.throws(() => decompressBlock(new Uint8Array([9, 0x90]), "t", 0), CorruptionError);
+ * ```
+ */
+export function decompressBlock(
+  contents: Uint8Array,
+  file: string,
+  offset: number,
+  out?: Uint8Array,
+): Uint8Array {
+  const { size, start } = compressedBlockRawSize(contents, file, offset);
+  const dest = out ?? new Uint8Array(size);
+  try {
+    lz4Decompress(contents.subarray(start), dest.subarray(0, size));
+  } catch (err) {
+    if (!(err instanceof Lz4Error)) throw err;
+    throw new CorruptionError(file, offset, `compressed block: ${err.message}`);
+  }
+  return dest;
+}
+
+function writeVarint(buf: Uint8Array, pos: number, n: number): number {
+  while (n >= 0x80) {
+    buf[pos++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  buf[pos++] = n;
+  return pos;
 }
 
 function hex32(n: number): string {
@@ -559,11 +720,11 @@ export function decodeFooter(
     );
   }
   const version = view.getUint32(HANDLES_SIZE, true);
-  if (version !== FORMAT_VERSION) {
+  if (version !== 1 && version !== FORMAT_VERSION) {
     throw new CorruptionError(
       file,
       offset + HANDLES_SIZE,
-      `unsupported table format version "${version}": expected ${FORMAT_VERSION}`,
+      `unsupported table format version "${version}": expected 1 or ${FORMAT_VERSION}`,
     );
   }
   const cursor = { pos: 0 };

@@ -31,11 +31,15 @@ import {
 } from "../iterator/internal_key.ts";
 import {
   BLOCK_TRAILER_SIZE,
+  BLOCK_TYPE_LZ4,
   type BlockHandle,
   checkBlock,
+  COMPRESSED_FORMAT_VERSION,
+  compressedBlockRawSize,
   decodeBlockHandle,
   decodeFooter,
   decodeProperties,
+  decompressBlock,
   type Footer,
   FOOTER_SIZE,
   type TableProperties,
@@ -159,6 +163,8 @@ export class SSTableReader {
   // smallest and largest keys): searches start comparing after them.
   private readonly prefixLen: number;
   private closed = false;
+  /** Whether data blocks may be LZ4 (format version 2 and later). */
+  private readonly compressed: boolean;
 
   private constructor(
     file: ReadableFile,
@@ -185,6 +191,7 @@ export class SSTableReader {
       throw new CorruptionError(path, footerAt, "footer is truncated");
     }
     this.footer = decodeFooter(footerBytes, path, footerAt);
+    this.compressed = this.footer.version >= COMPRESSED_FORMAT_VERSION;
     this.filter = new BloomFilter(this.readBlock(this.footer.filter, "filter"));
     this.properties = decodeProperties(
       this.readBlock(this.footer.properties, "properties"),
@@ -441,13 +448,32 @@ export class SSTableReader {
     const offset = this.idxOffsets[i]!;
     const size = this.idxSizes[i]!;
     const total = size + BLOCK_TRAILER_SIZE;
-    const block = this.cache.allocate(total);
+    let block = this.cache.allocate(total);
     try {
       this.checkExtent(offset, size, "data");
       const got = this.readInto(block.data, offset, total);
       this.checkRead(offset, got, total, "data");
-      checkBlock(block.data, this.path, offset, total);
-      block.load(size, this.path, offset);
+      const stored = checkBlock(
+        block.data,
+        this.path,
+        offset,
+        total,
+        this.compressed,
+      );
+      if (block.data[size] === BLOCK_TYPE_LZ4) {
+        // Decoded into a frame of its own; the stored frame goes back.
+        const raw = compressedBlockRawSize(stored, this.path, offset).size;
+        const packed = block;
+        block = this.cache.allocate(raw);
+        try {
+          decompressBlock(stored, this.path, offset, block.data);
+        } finally {
+          this.cache.discard(packed);
+        }
+        block.load(raw, this.path, offset);
+      } else {
+        block.load(size, this.path, offset);
+      }
     } catch (err) {
       this.cache.discard(block);
       throw err;
@@ -683,7 +709,17 @@ export class SSTableReader {
       total,
       what,
     );
-    return checkBlock(bytes, this.path, handle.offset);
+    const data = what === "data";
+    const stored = checkBlock(
+      bytes,
+      this.path,
+      handle.offset,
+      total,
+      data && this.compressed,
+    );
+    return bytes[handle.size] === BLOCK_TYPE_LZ4
+      ? decompressBlock(stored, this.path, handle.offset)
+      : stored;
   }
 
   private checkExtent(offset: number, size: number, what: string): void {

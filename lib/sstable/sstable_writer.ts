@@ -20,8 +20,13 @@ import {
   TYPE_PUT,
 } from "../iterator/internal_key.ts";
 import {
+  BLOCK_TRAILER_SIZE,
+  BLOCK_TYPE_LZ4,
+  BLOCK_TYPE_RAW,
   type BlockHandle,
   blockTrailer,
+  compressBlock,
+  compressedBlockBound,
   encodeBlockHandle,
   encodeFooter,
   encodeProperties,
@@ -35,7 +40,15 @@ export interface SSTableWriterOptions {
   blockSize: number;
   /** Bloom filter bits per user key, 0 … 64 (0: no filter). */
   bloomBitsPerKey: number;
+  /**
+   * How data blocks are stored ["lz4"]: "lz4" compresses each one that
+   * shrinks by at least 1/8, "none" stores them raw.
+   */
+  compression?: Compression;
 }
+
+/** How data blocks are stored: LZ4-compressed where it pays, or raw. */
+export type Compression = "lz4" | "none";
 
 /** What {@link SSTableWriter.finish} reports about the finished table. */
 export interface TableInfo {
@@ -56,6 +69,12 @@ export interface TableInfo {
   /** Highest sequence number of any entry (0 for an empty table). */
   maxSeq: number;
 }
+
+/**
+ * Stored ÷ raw bytes of the data blocks of the last table this thread
+ * finished: the estimate for a table that has stored none yet.
+ */
+let lastRatio = 1;
 
 // Blocks are gathered into writes of about this size: fewer syscalls than
 // one write per 4 KiB block, still a bounded buffer.
@@ -110,6 +129,10 @@ export class SSTableWriter {
   private minSeq = 0;
   private maxSeq = 0;
   private readonly handleBuf = new Uint8Array(MAX_HANDLE_SIZE);
+  /** Scratch for compressed data blocks; undefined: stored raw. */
+  private zbuf: Uint8Array | undefined;
+  /** Raw bytes of the data blocks written so far. */
+  private rawBytes = 0;
 
   private constructor(
     file: WritableFile,
@@ -122,6 +145,9 @@ export class SSTableWriter {
     this.path = path;
     this.blockSize = options.blockSize;
     this.bloom = new BloomFilterBuilder(options.bloomBitsPerKey);
+    if ((options.compression ?? "lz4") === "lz4") {
+      this.zbuf = new Uint8Array(compressedBlockBound(2 * this.blockSize));
+    }
   }
 
   /**
@@ -139,7 +165,15 @@ export class SSTableWriter {
     options: SSTableWriterOptions,
     fs: Fs = diskFs,
   ): SSTableWriter {
-    const { blockSize, bloomBitsPerKey } = options;
+    const { blockSize, bloomBitsPerKey, compression } = options;
+    if (
+      compression !== undefined && compression !== "lz4" &&
+      compression !== "none"
+    ) {
+      throw new InvalidArgumentError(
+        `Invalid compression "${compression}": expected "lz4" or "none"`,
+      );
+    }
     if (!Number.isInteger(blockSize) || blockSize < 1 || blockSize > 2 ** 30) {
       throw new InvalidArgumentError(
         `Invalid block size "${blockSize}": expected an integer from 1 to 2^30`,
@@ -158,7 +192,11 @@ export class SSTableWriter {
 
   /** Bytes written so far plus the pending block: where to cut a table. */
   get estimatedSize(): number {
-    return this.offset + this.data.estimatedSize;
+    // The pending block counts at the ratio of the blocks stored so far (or
+    // of the previous table's, for the first), so compressed tables are
+    // cut near the target size on disk, as their inputs were.
+    const ratio = this.rawBytes > 0 ? this.offset / this.rawBytes : lastRatio;
+    return this.offset + this.data.estimatedSize * ratio;
   }
 
   /**
@@ -229,6 +267,7 @@ export class SSTableWriter {
     if (this.state !== "open") this.refuse();
     this.state = "failed";
     if (!this.data.empty) this.flushDataBlock();
+    if (this.rawBytes > 0) lastRatio = this.offset / this.rawBytes;
     const filter = this.writeBlock(this.bloom.finish());
     const largestKey = this.last.slice(0, this.entries > 0 ? this.lastLen : 0);
     const largestSeq = this.entries > 0 ? this.lastSeq : 0;
@@ -310,7 +349,15 @@ export class SSTableWriter {
   }
 
   private flushDataBlock(): void {
-    const handle = this.writeBlock(this.data.finish());
+    const raw = this.data.finish();
+    this.rawBytes += raw.length + BLOCK_TRAILER_SIZE;
+    let handle: BlockHandle;
+    const packed = this.zbuf && this.compress(raw);
+    if (packed) {
+      handle = this.writeBlock(packed, BLOCK_TYPE_LZ4);
+    } else {
+      handle = this.writeBlock(raw);
+    }
     this.data.reset();
     this.dataBlocks++;
     const hb = this.handleBuf;
@@ -325,10 +372,20 @@ export class SSTableWriter {
     );
   }
 
-  private writeBlock(contents: Uint8Array): BlockHandle {
+  /** The block's LZ4 form, when it saves at least 1/8. */
+  private compress(raw: Uint8Array): Uint8Array | undefined {
+    const bound = compressedBlockBound(raw.length);
+    if (this.zbuf!.length < bound) this.zbuf = new Uint8Array(bound);
+    return compressBlock(raw, this.zbuf!);
+  }
+
+  private writeBlock(
+    contents: Uint8Array,
+    type: number = BLOCK_TYPE_RAW,
+  ): BlockHandle {
     const handle = { offset: this.offset, size: contents.length };
     this.write(contents);
-    this.write(blockTrailer(contents));
+    this.write(blockTrailer(contents, type));
     return handle;
   }
 

@@ -43,12 +43,19 @@ Deno.test("expiry: compaction drops expired entries and their space comes back",
   const dir = await Deno.makeTempDir({ prefix: "strata_kv_expiry_" });
   try {
     const kv = await openKv(dir);
-    const value = "v".repeat(1000);
+    // Incompressible, each one different, so that the table bytes are
+    // what was written.
+    const random = () =>
+      Array.from(
+        crypto.getRandomValues(new Uint8Array(500)),
+        (b) => b.toString(16).padStart(2, "0"),
+      ).join("");
+    const value = random();
     const batch = 250;
     for (let b = 0; b < 8; b++) {
       const atomic = kv.atomic();
       for (let i = 0; i < batch; i++) {
-        atomic.set(["temp", b * batch + i], value, { expireIn: 100 });
+        atomic.set(["temp", b * batch + i], random(), { expireIn: 100 });
       }
       await atomic.commit();
     }

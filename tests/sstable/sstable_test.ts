@@ -786,6 +786,7 @@ Deno.test("writer abandon closes and deletes the partial file", async () => {
     const w = SSTableWriter.create(path, {
       blockSize: 256,
       bloomBitsPerKey: 10,
+      compression: "none", // zeros would shrink below one write buffer
     });
     for (let i = 0; i < 1000; i++) {
       w.add(
@@ -869,7 +870,7 @@ Deno.test("describe reports footer, contiguous blocks and their key ranges", asy
     const r = SSTableReader.open(path, 14, new BlockCache(1 << 20));
     const d = r.describe();
     assert.equal(d.fileNumber, 14);
-    assert.equal(d.footer.version, 1);
+    assert.equal(d.footer.version, 2);
     assert.equal(d.filter.k, 7);
     assert.equal(d.properties.entries, entries.length);
     assert.equal(d.properties.dataBlocks, d.blocks.length);
