@@ -38,7 +38,13 @@ export class StrataEngine implements PeerEngine {
    * @param dir Database directory.
    */
   async open(dir: string, _options?: PeerOpenOptions): Promise<void> {
-    this.#db = await DB.open(`${dir}/strata`);
+    // STRATA_BENCH_COMPRESSION=none measures the engine without block
+    // compression, for comparisons within one machine's run.
+    const compression = Deno.env.get("STRATA_BENCH_COMPRESSION");
+    this.#db = await DB.open(
+      `${dir}/strata`,
+      compression === "none" || compression === "lz4" ? { compression } : {},
+    );
   }
 
   /** `put` with `sync: false`. */

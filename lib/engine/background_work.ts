@@ -189,7 +189,10 @@ export class BackgroundWork {
   /** Starts background compaction if a level needs it and none runs. */
   scheduleCompaction(): void {
     const state = this.#state;
-    if (this.#compacting || state.closing || state.bgError !== undefined) {
+    if (
+      this.#compacting || state.compactionsStopped ||
+      state.bgError !== undefined
+    ) {
       return;
     }
     if (state.options.readOnly || this.#manualCompactions > 0) return;
@@ -198,7 +201,7 @@ export class BackgroundWork {
       pickCompaction(versions.current, state.options, versions.compactPointers);
     if (!pick()) return;
     this.#compacting = this.#withCompactionLock(async () => {
-      while (!state.closing && this.#manualCompactions === 0) {
+      while (!state.compactionsStopped && this.#manualCompactions === 0) {
         const plan = pick();
         if (!plan) break;
         await this.#runCompaction(plan, true);
@@ -381,6 +384,39 @@ export class BackgroundWork {
     while (this.#flushing || this.#compacting) {
       await Promise.all([this.#flushing, this.#compacting]);
     }
+  }
+
+  /**
+   * For close(), once writes have stopped: lets the automatic compactions
+   * go on (no new flush starts) until no level needs one or `budgetMs` has
+   * passed, whichever comes first. Finishing them here, rather than
+   * abandoning the one in flight, leaves the next open a settled tree: no
+   * compaction competing with its first reads, and the space of
+   * overwritten versions given back.
+   *
+   * @param budgetMs The longest close waits for compactions.
+   */
+  async drainCompactions(budgetMs: number): Promise<void> {
+    const state = this.#state;
+    if (!state.options.readOnly && budgetMs > 0) {
+      this.scheduleCompaction();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeUp = new Promise<false>((r) =>
+        timer = setTimeout(r, budgetMs, false)
+      );
+      try {
+        while (this.#compacting && state.bgError === undefined) {
+          const done = await Promise.race([
+            this.#compacting.then(() => true),
+            timeUp,
+          ]);
+          if (!done) break;
+        }
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    state.compactionsStopped = true;
   }
 
   /**

@@ -96,6 +96,13 @@ export interface ReadOptions {
 const EMPTY = new Uint8Array(0);
 /** The path that opens a fresh database in memory (a new `MemFs`). */
 export const MEMORY_PATH = ":memory:";
+/**
+ * How long close() lets the automatic compactions under way go on: enough
+ * to finish a level-0 compaction of a few tens of megabytes, so the next
+ * open starts on a settled tree, without making close slow behind a large
+ * backlog (what is left is resumed by the next open).
+ */
+const CLOSE_COMPACTION_BUDGET_MS = 1000;
 /** Tables opened by `DB.open` itself (about 1 GB at the default sizes). */
 const EAGER_TABLES = 500;
 
@@ -786,9 +793,10 @@ export class DB implements AsyncDisposable {
   // ----------------------------------------------------------------- close
 
   /**
-   * Closes the database: lets a flush in progress finish, abandons a
-   * compaction in progress (the next open resumes it), makes the WALs
-   * durable and releases the directory. Memtables not flushed yet are
+   * Closes the database: refuses new writes, lets a flush in progress
+   * finish, gives the compactions under way up to a second to finish
+   * (then abandons the one in flight; the next open resumes it), makes the
+   * WALs durable and releases the directory. Memtables not flushed yet are
    * replayed from their WALs by the next open. Calling it again returns
    * the same promise.
    */
@@ -805,6 +813,7 @@ export class DB implements AsyncDisposable {
       // No rotation starts from now on; the one in flight finishes (or
       // removes the WAL it made) before anything closes.
       await this.#writes.settle();
+      await this.#background.drainCompactions(CLOSE_COMPACTION_BUDGET_MS);
       await this.#background.stop();
       await this.#sweeper.idle;
       // What the last flush or compaction made obsolete.

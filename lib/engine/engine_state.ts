@@ -185,6 +185,11 @@ export class EngineState {
   walReady: Promise<void> = RESOLVED;
   /** close() has begun. */
   closing = false;
+  /**
+   * No compaction starts or continues (set by close once it has given the
+   * compactions under way their time, or at once for a read-only close).
+   */
+  compactionsStopped = false;
   /** close() has finished. */
   closed = false;
   /** The first disk failure: writes are refused from then on. */
