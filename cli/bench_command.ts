@@ -19,7 +19,7 @@ import { UsageError } from "./command.ts";
 import { Output } from "./output.ts";
 import { progressAllowed, ProgressBar } from "./progress.ts";
 import { openStrataBenchStore } from "./strata_bench_store.ts";
-import { formatCount } from "./units.ts";
+import { formatCount } from "../lib/util/units.ts";
 import { StrataError } from "../mod.ts";
 
 // Left in a --db directory so a later run knows it may erase it.

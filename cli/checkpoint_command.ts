@@ -10,7 +10,7 @@ import { UsageError } from "./command.ts";
 import { openDatabase } from "./open_database.ts";
 import { Output } from "./output.ts";
 import { progressAllowed, ProgressBar } from "./progress.ts";
-import { formatBytes } from "./units.ts";
+import { formatBytes } from "../lib/util/units.ts";
 
 /** The `checkpoint` command. */
 export const checkpointCommand: Command = {

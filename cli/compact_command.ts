@@ -8,7 +8,7 @@ import { bytesArg } from "./args.ts";
 import type { Command } from "./command.ts";
 import { openDatabase } from "./open_database.ts";
 import { progressAllowed, ProgressBar } from "./progress.ts";
-import { formatBytes } from "./units.ts";
+import { formatBytes } from "../lib/util/units.ts";
 
 /** The `compact` command. */
 export const compactCommand: Command = {

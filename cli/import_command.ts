@@ -5,7 +5,7 @@
  * @module
  */
 
-import { formatBytes, formatCount } from "./units.ts";
+import { formatBytes, formatCount } from "../lib/util/units.ts";
 import { intOption } from "./args.ts";
 import type { Command } from "./command.ts";
 import { UsageError } from "./command.ts";

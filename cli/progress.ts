@@ -13,7 +13,7 @@
 
 import { fstatSync } from "node:fs";
 import { writeAll } from "./output.ts";
-import { formatBytes, formatCount, formatDuration } from "./units.ts";
+import { formatBytes, formatCount, formatDuration } from "../lib/util/units.ts";
 
 const encoder = new TextEncoder();
 // Redraw at most ten times a second: enough to look live, cheap to draw.

@@ -8,7 +8,7 @@
 import { repairDatabase } from "../lib/tools/repair.ts";
 import type { Command } from "./command.ts";
 import { Output } from "./output.ts";
-import { formatCount } from "./units.ts";
+import { formatCount } from "../lib/util/units.ts";
 
 /** The `repair` command. */
 export const repairCommand: Command = {

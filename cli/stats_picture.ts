@@ -14,7 +14,7 @@
  */
 
 import type { DBStats } from "../mod.ts";
-import { formatBytes, formatCount } from "./units.ts";
+import { formatBytes, formatCount } from "../lib/util/units.ts";
 
 // Wide enough to show a few percent, narrow enough for an 80-column screen.
 const BAR_WIDTH = 20;

@@ -8,7 +8,7 @@ import { verifyDatabase } from "../lib/tools/verify.ts";
 import type { Command } from "./command.ts";
 import { Output } from "./output.ts";
 import { progressAllowed, ProgressBar } from "./progress.ts";
-import { formatBytes, formatCount } from "./units.ts";
+import { formatBytes, formatCount } from "../lib/util/units.ts";
 
 /** The `verify` command. */
 export const verifyCommand: Command = {

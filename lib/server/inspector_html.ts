@@ -37,52 +37,8 @@ const ESCAPES: Record<string, string> = {
   "'": "&#39;",
 };
 
-const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-
-/**
- * Formats a byte count with a binary unit and three significant digits,
- * as `strata stats` does (cli/units.ts; lib/ does not import from cli/).
- *
- * @param bytes A non-negative number of bytes.
- * @returns For example `"0 B"`, `"1.50 KiB"`, `"12.3 MiB"`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { formatBytes } from "./inspector_html.ts";
- * assert.equal(formatBytes(1536), "1.50 KiB");
- * assert.equal(formatBytes(100), "100 B");
- * ```
- */
-export function formatBytes(bytes: number): string {
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  if (unit === 0) return `${Math.round(value)} B`;
-  const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
-  return `${value.toFixed(digits)} ${UNITS[unit]}`;
-}
-
-/**
- * Formats a count with thousands separators (independent of the locale,
- * so server and tests agree).
- *
- * @param n An integer.
- * @returns For example `"1,234,567"`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { formatCount } from "./inspector_html.ts";
- * assert.equal(formatCount(1234567), "1,234,567");
- * ```
- */
-export function formatCount(n: number): string {
-  return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-}
+// The CLI's formatting, so the page and `strata stats` read alike.
+export { formatBytes, formatCount } from "../util/units.ts";
 
 /**
  * A fresh nonce for the Content-Security-Policy: 128 random bits, so a

@@ -1,5 +1,5 @@
 /**
- * Number formatting shared by the CLI's human-readable output: byte sizes
+ * Number formatting shared by the CLI and the inspector: byte sizes
  * in binary units, durations and counts.
  *
  * @module
