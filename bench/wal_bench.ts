@@ -19,7 +19,7 @@ const key = new Uint8Array(16).map((_, i) => 0x61 + i);
 const value = new Uint8Array(100).map((_, i) => i);
 const op: WalOp = { type: TYPE_PUT, key, value };
 const ops = [op];
-const record = encodeWalRecord(1, ops);
+const record = encodeWalRecord(1, ops, 1);
 
 const raw = Deno.openSync(`${dir}/raw.log`, { write: true, createNew: true });
 const batchWal = await WalWriter.create(`${dir}/append.log`);
@@ -56,7 +56,7 @@ Deno.bench({
   name: "encodeWalRecord (allocates, no write)",
   group: "wal append 100B",
   fn() {
-    encodeWalRecord(seq++, ops);
+    encodeWalRecord(seq++, ops, 1);
   },
 });
 

@@ -173,6 +173,11 @@ export class EngineState {
   wal: WalWriter | undefined = undefined;
   /** The live WAL's file number. */
   walNumber = 0;
+  /**
+   * A log file recovery replayed whole, which the first WAL of this open
+   * may reuse (`WalWriter.recycle`) once it is obsolete.
+   */
+  recyclableLog: string | undefined = undefined;
   /** The last sequence number issued. */
   lastSequence: number;
   /**

@@ -102,7 +102,7 @@ export async function openEngine(
       : await VersionSet.create(dir, fs);
     const blockCache = new BlockCache(opts.blockCacheSize);
     const memPool = new MemTablePool(opts.memtableSize, MEMTABLE_CHUNK_BYTES);
-    const { mem, report, lastSequence } = await replayLogs(
+    const { mem, report, lastSequence, recyclableLog } = await replayLogs(
       dir,
       versions,
       memPool,
@@ -124,6 +124,7 @@ export async function openEngine(
       mem,
     });
     state.lastSequence = Math.max(lastSequence, versions.lastSequence);
+    state.recyclableLog = recyclableLog;
     versions.lifetimeSource = () => ({ ...state.lifetimeTotals() });
     return { state, lock, report };
   } catch (err) {

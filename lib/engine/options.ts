@@ -184,6 +184,7 @@ const FS_METHODS = [
   "create",
   "createSync",
   "openAppend",
+  "openOverwrite",
   "openReadable",
   "readFile",
   "rename",

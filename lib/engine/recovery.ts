@@ -15,7 +15,12 @@ import type { VersionEdit } from "../manifest/version.ts";
 import type { BackgroundWork } from "./background_work.ts";
 import type { EngineState } from "./engine_state.ts";
 import type { ObsoleteFileSweeper } from "./obsolete_files.ts";
-import { replayWal, TYPE_RANGE_DELETE, WalWriter } from "../wal/wal.ts";
+import {
+  replayWal,
+  TYPE_RANGE_DELETE,
+  WAL_VERSION,
+  WalWriter,
+} from "../wal/wal.ts";
 
 /** What recovery found in the WALs when the database was opened. */
 export interface RecoveryReport {
@@ -65,7 +70,14 @@ export async function replayLogs(
   dir: string,
   versions: VersionSet,
   pool?: MemTablePool,
-): Promise<{ mem: MemTable; report: RecoveryReport; lastSequence: number }> {
+): Promise<
+  {
+    mem: MemTable;
+    report: RecoveryReport;
+    lastSequence: number;
+    recyclableLog: string | undefined;
+  }
+> {
   const fs = versions.fs;
   const logs: number[] = [];
   for (const name of await fs.list(dir)) {
@@ -97,6 +109,10 @@ export async function replayLogs(
   }
   let lastSequence = versions.lastSequence;
   let stopped = false;
+  // The largest log replayed whole, in the layout whose records carry their
+  // log number: the new WAL can reuse it (see finishRecovery).
+  let recyclableLog: string | undefined;
+  let recyclableSize = 0;
   for (const number of logs) {
     const path = logFileName(dir, number);
     if (stopped) {
@@ -119,6 +135,14 @@ export async function replayLogs(
     }, fs);
     report.batches += result.batches;
     report.entries += result.entries;
+    const size = result.validBytes + result.tailBytes;
+    if (
+      result.version === WAL_VERSION && result.droppedBytes === 0 &&
+      size > recyclableSize
+    ) {
+      recyclableLog = path;
+      recyclableSize = size;
+    }
     if (result.droppedBytes > 0) {
       report.droppedBytes += result.droppedBytes;
       report.dropReasons.push(
@@ -133,7 +157,7 @@ export async function replayLogs(
   if (lastSequence > MAX_SEQUENCE) {
     throw new StrataError("SEQUENCE", "Sequence numbers exhausted");
   }
-  return { mem, report, lastSequence };
+  return { mem, report, lastSequence, recyclableLog };
 }
 
 /**
@@ -181,14 +205,26 @@ export async function finishRecovery(
     state.mem = new MemTable(state.memPool);
   }
   state.walNumber = state.versions.newFileNumber();
-  state.wal = await WalWriter.create(
-    logFileName(state.dir, state.walNumber),
-    state.fs,
-  );
-  await syncDir(state.fs, state.dir);
   edit.logNumber = state.walNumber;
   edit.lastSequence = state.lastSequence;
-  await state.versions.logAndApply(edit);
+  const walPath = logFileName(state.dir, state.walNumber);
+  const old = state.recyclableLog;
+  state.recyclableLog = undefined;
+  if (old !== undefined) {
+    // Reuse the old log file: its blocks are allocated, so durable writes
+    // overwrite them. Only once the edit that makes it obsolete (its
+    // records are in the table just written) is durable: a crash before
+    // that replays it under its old name. A crash after the edit, before
+    // or after the rename, finds no log or one whose records carry the
+    // old number, which replay takes as the end of the new log.
+    await state.versions.logAndApply(edit);
+    state.wal = await WalWriter.recycle(old, walPath, state.fs);
+    await syncDir(state.fs, state.dir);
+  } else {
+    state.wal = await WalWriter.create(walPath, state.fs);
+    await syncDir(state.fs, state.dir);
+    await state.versions.logAndApply(edit);
+  }
   for (const f of edit.added ?? []) state.pendingOutputs.delete(f[1].number);
   await sweeper.request();
   background.scheduleCompaction();

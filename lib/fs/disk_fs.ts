@@ -27,8 +27,30 @@ class DiskWritableFile implements WritableFile {
     return this.file.writeSync(bytes);
   }
 
+  writeAt(bytes: Uint8Array, position: number): void {
+    // No pwrite in Deno's API: seek there and back (one handle, one thread).
+    const here = this.file.seekSync(0, Deno.SeekMode.Current);
+    this.file.seekSync(position, Deno.SeekMode.Start);
+    try {
+      let off = 0;
+      while (off < bytes.length) {
+        off += this.file.writeSync(bytes.subarray(off));
+      }
+    } finally {
+      this.file.seekSync(here, Deno.SeekMode.Start);
+    }
+  }
+
+  truncate(size: number): void {
+    this.file.truncateSync(size);
+  }
+
   syncData(): Promise<void> {
     return this.file.syncData();
+  }
+
+  syncDataSync(): void {
+    this.file.syncDataSync();
   }
 
   close(): void {
@@ -121,6 +143,11 @@ export class DiskFs implements Fs {
       throw err;
     }
     return new DiskWritableFile(file);
+  }
+
+  /** Opens an existing file to write over it from offset 0. */
+  async openOverwrite(path: string): Promise<WritableFile> {
+    return new DiskWritableFile(await Deno.open(path, { write: true }));
   }
 
   /** Opens an existing file for `pread`s. */

@@ -48,17 +48,36 @@ export interface ReadableFile {
   close(): void;
 }
 
-/** A file opened for appending ({@link Fs.create}, {@link Fs.openAppend}). */
+/**
+ * A file opened for writing ({@link Fs.create}, {@link Fs.openAppend},
+ * {@link Fs.openOverwrite}).
+ */
 export interface WritableFile {
   /**
-   * Appends bytes at the end of the file (one `write`); the bytes are the
-   * OS's (they survive a crash of the process) once it returns.
+   * Writes bytes at the file position and moves it past them (one
+   * `write`): at the end of the file for {@link Fs.create} and
+   * {@link Fs.openAppend}, over the old bytes from offset 0 for
+   * {@link Fs.openOverwrite}. The bytes are the OS's (they survive a crash
+   * of the process) once it returns.
    *
    * @returns Bytes written, which may be fewer than asked (a short write).
    */
   write(bytes: Uint8Array): number;
+  /**
+   * Writes all of `bytes` at file offset `position` (past the end grows
+   * the file, a gap reading as zeros), leaving the file position where it
+   * was: a WAL fills the space ahead of its records with zeros this way.
+   */
+  writeAt(bytes: Uint8Array, position: number): void;
+  /** Cuts (or extends with zeros) the file to `size` bytes. */
+  truncate(size: number): void;
   /** Makes every byte written so far durable (`fdatasync`). */
   syncData(): Promise<void>;
+  /**
+   * {@link WritableFile.syncData} on this thread, blocking it: cheaper
+   * for a lone durable writer, who has nothing else to do meanwhile.
+   */
+  syncDataSync(): void;
   /** Releases the file. */
   close(): void;
 }
@@ -112,6 +131,11 @@ export interface Fs {
    * `truncateTo` bytes when given (a manifest dropping a torn tail).
    */
   openAppend(path: string, truncateTo?: number): Promise<WritableFile>;
+  /**
+   * Opens an existing file to write over its bytes from offset 0, keeping
+   * them until they are overwritten (a WAL recycling an old log file).
+   */
+  openOverwrite(path: string): Promise<WritableFile>;
   /** Opens an existing file for positional reads. */
   openReadable(path: string): ReadableFile;
   /** The whole content of a file. */

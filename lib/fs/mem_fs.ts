@@ -57,10 +57,20 @@ export class MemInode {
     this.size = need;
   }
 
+  /**
+   * Writes `bytes` at `position`, growing the file (a gap reads as zeros)
+   * when they reach past its end.
+   */
+  writeAt(bytes: Uint8Array, position: number): void {
+    const end = position + bytes.length;
+    if (end > this.size) this.truncate(end);
+    this.data.set(bytes, position);
+  }
+
   /** Cuts (or extends with zeros) the file to `size` bytes. */
   truncate(size: number): void {
     if (size > this.data.length) {
-      const grown = new Uint8Array(size);
+      const grown = new Uint8Array(Math.max(size, this.data.length * 2, 256));
       grown.set(this.data.subarray(0, this.size));
       this.data = grown;
     } else if (size > this.size) {
@@ -183,8 +193,12 @@ export class MemFs implements Fs {
     _node: MemInode,
   ): void {}
   /** @internal Hook: a writable handle on `inode` at `path` is needed. */
-  protected writable(inode: MemInode, _path: string): WritableFile {
-    return new MemWritableFile(inode);
+  protected writable(
+    inode: MemInode,
+    _path: string,
+    position: number,
+  ): WritableFile {
+    return new MemWritableFile(inode, position);
   }
 
   /** Creates a new file; `Deno.errors.AlreadyExists` if there is one. */
@@ -203,7 +217,7 @@ export class MemFs implements Fs {
     const inode = new MemInode();
     dir.entries.set(name, inode);
     this.linked(dir, name, inode);
-    return this.writable(inode, path);
+    return this.writable(inode, path, 0);
   }
 
   /** Opens an existing file to append to, first cutting it to `truncateTo`. */
@@ -211,7 +225,17 @@ export class MemFs implements Fs {
     try {
       const inode = this.fileAt("open", path);
       if (truncateTo !== undefined) this.truncated(inode, truncateTo);
-      return Promise.resolve(this.writable(inode, path));
+      return Promise.resolve(this.writable(inode, path, inode.size));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Opens an existing file to write over it from offset 0. */
+  openOverwrite(path: string): Promise<WritableFile> {
+    try {
+      const inode = this.fileAt("open", path);
+      return Promise.resolve(this.writable(inode, path, 0));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -400,15 +424,19 @@ export class MemFs implements Fs {
   }
 }
 
-/** Appends to an inode. */
+/** Writes to an inode, from a file position of its own. */
 export class MemWritableFile implements WritableFile {
   #inode: MemInode | undefined;
+  /** Where the next {@link MemWritableFile.write} goes. */
+  protected position: number;
 
   /**
    * @param inode The file.
+   * @param position The initial file position (its size, to append).
    */
-  constructor(inode: MemInode) {
+  constructor(inode: MemInode, position: number = inode.size) {
     this.#inode = inode;
+    this.position = position;
   }
 
   /** The file, or a BadResource error once closed. */
@@ -417,10 +445,23 @@ export class MemWritableFile implements WritableFile {
     return this.#inode;
   }
 
-  /** Appends all of `bytes`. */
+  /** Writes all of `bytes` at the file position. */
   write(bytes: Uint8Array): number {
-    this.inode.append(bytes);
+    const inode = this.inode;
+    if (this.position === inode.size) inode.append(bytes);
+    else inode.writeAt(bytes, this.position);
+    this.position += bytes.length;
     return bytes.length;
+  }
+
+  /** Writes all of `bytes` at `position`; the file position stays. */
+  writeAt(bytes: Uint8Array, position: number): void {
+    this.inode.writeAt(bytes, position);
+  }
+
+  /** Cuts (or extends with zeros) the file to `size` bytes. */
+  truncate(size: number): void {
+    this.inode.truncate(size);
   }
 
   /** Nothing to make durable in memory. */
@@ -431,6 +472,11 @@ export class MemWritableFile implements WritableFile {
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /** Nothing to make durable in memory. */
+  syncDataSync(): void {
+    this.inode;
   }
 
   /** Releases the handle. */

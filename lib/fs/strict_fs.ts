@@ -6,8 +6,8 @@
  * MemFS model:
  *
  * - A file's bytes are durable up to its last `syncData`; appends after it
- *   are not. (Cutting a file below that point keeps the old durable bytes
- *   until the next sync.)
+ *   are not. (Cutting a file or writing over its bytes below that point
+ *   keeps the old durable bytes until the next sync.)
  * - A directory's entries (a file created, renamed or removed in it, a
  *   subdirectory made) are durable after a sync of that directory, not
  *   before: a synced file whose name was never synced is lost.
@@ -18,9 +18,9 @@
  * {@link StrictFs.crashImage} returns the filesystem a power loss right now
  * would leave, as a new `StrictFs`; {@link StrictFs.crash} does the same
  * and kills this one (every later call, and every open handle, throws).
- * Variants keep a random prefix of each file's unsynced appends (torn
- * writes) or a random subset of the unsynced directory changes, applied in
- * order (reordering). {@link StrictFs.inject} makes the Nth call of a kind
+ * Variants keep a random prefix of each file's unsynced appends or
+ * overwrites, the last one torn (torn writes), or a random subset of the
+ * unsynced directory changes, applied in order (reordering). {@link StrictFs.inject} makes the Nth call of a kind
  * fail with ENOSPC, EIO or a short write.
  *
  * @module
@@ -72,7 +72,11 @@ export interface Injection {
 export interface CrashOptions {
   /** Keep a random prefix of each file's unsynced appends (torn writes). */
   torn?: boolean;
-  /** Keep a random subset of the unsynced directory changes, in order. */
+  /**
+   * Keep a random subset of the unsynced directory changes, in order, and
+   * of a file's unsynced writes over durable bytes (a disk writes pages
+   * back in any order).
+   */
   reorder?: boolean;
   /** Random numbers in [0, 1) for the variants (default `Math.random`). */
   random?: () => number;
@@ -84,8 +88,17 @@ export type CallObserver = (call: FsCall, path: string) => void;
 interface InodeState {
   /** Bytes [0, synced) are durable (when `base` is unset). */
   synced: number;
-  /** The durable content, when the file was cut below `synced` since. */
+  /**
+   * The durable content, when the file was cut or written over below
+   * `synced` since.
+   */
   base: Uint8Array | undefined;
+  /**
+   * The extents written since `base` was taken by a write over durable
+   * bytes, in order: a torn crash image keeps a prefix of them. (After a
+   * cut, the image is `base`.)
+   */
+  overwrites: [number, number][] | undefined;
   /** Ranges a failed sync lost: zeros after a crash. */
   lost: [number, number][];
   /** A short write happened: the next write fails. */
@@ -208,7 +221,13 @@ export class StrictFs extends MemFs {
   #inodeState(inode: MemInode, synced = 0): InodeState {
     let s = this.#inodes.get(inode);
     if (!s) {
-      s = { synced, base: undefined, lost: [], failNextWrite: false };
+      s = {
+        synced,
+        base: undefined,
+        overwrites: undefined,
+        lost: [],
+        failNextWrite: false,
+      };
       this.#inodes.set(inode, s);
     }
     return s;
@@ -313,43 +332,75 @@ export class StrictFs extends MemFs {
     if (size < s.synced && s.base === undefined) {
       s.base = inode.data.slice(0, s.synced);
     }
+    s.overwrites = undefined;
     inode.truncate(size);
   }
 
   /** @internal A handle whose writes and syncs this filesystem sees. */
-  protected override writable(inode: MemInode, path: string): WritableFile {
-    return new StrictWritableFile(inode, path, this);
+  protected override writable(
+    inode: MemInode,
+    path: string,
+    position: number,
+  ): WritableFile {
+    return new StrictWritableFile(inode, path, this, position);
   }
 
-  /** @internal A handle's write: counted, maybe failed, then appended. */
-  writeTo(inode: MemInode, path: string, bytes: Uint8Array): number {
+  /**
+   * @internal A handle's write at `position`: counted, maybe failed, then
+   * done. A write below the durable length keeps the durable bytes first.
+   */
+  writeTo(
+    inode: MemInode,
+    path: string,
+    bytes: Uint8Array,
+    position: number,
+  ): number {
     const s = this.#inodeState(inode);
     if (s.failNextWrite) {
       s.failNextWrite = false;
       this.#enter("write", path);
       throw failure("ENOSPC", "write", path);
     }
-    if (this.#enter("write", path) === "short" && bytes.length > 1) {
-      const n = bytes.length >> 1;
-      inode.append(bytes.subarray(0, n));
+    let n = bytes.length;
+    if (this.#enter("write", path) === "short" && n > 1) {
+      n >>= 1;
       s.failNextWrite = true;
-      return n;
     }
-    inode.append(bytes);
-    return bytes.length;
+    if (position < s.synced && s.base === undefined) {
+      s.base = inode.data.slice(0, s.synced);
+      s.overwrites = [];
+    }
+    s.overwrites?.push([position, position + n]);
+    inode.writeAt(bytes.subarray(0, n), position);
+    return n;
   }
 
-  /** @internal A handle's sync: counted, maybe failed (losing its bytes). */
-  syncInode(inode: MemInode, path: string): Promise<void> {
+  /** @internal A handle's cut: counted as a write, maybe failed (EIO). */
+  truncateFile(inode: MemInode, path: string, size: number): void {
+    if (this.#enter("write", path) === "short") {
+      throw failure("EIO", "write", path);
+    }
+    this.truncated(inode, size);
+  }
+
+  /**
+   * @internal A handle's sync: counted, maybe failed (losing its bytes);
+   * `blocking` (syncDataSync) takes no turns and throws.
+   */
+  syncInode(inode: MemInode, path: string, blocking = false): Promise<void> {
     const s = this.#inodeState(inode);
     try {
       this.#enter("sync", path);
     } catch (err) {
-      // The kernel dropped the dirty pages: those bytes never get durable.
-      if (this.#dead) return Promise.reject(err);
-      if (inode.size > s.synced) s.lost.push([s.synced, inode.size]);
-      s.synced = inode.size;
-      s.base = undefined;
+      if (!this.#dead) {
+        // The kernel dropped the dirty pages: those bytes never get durable.
+        if (inode.size > s.synced) s.lost.push([s.synced, inode.size]);
+        for (const extent of s.overwrites ?? []) s.lost.push(extent);
+        s.synced = inode.size;
+        s.base = undefined;
+        s.overwrites = undefined;
+      }
+      if (blocking) throw err;
       return Promise.reject(err);
     }
     const size = inode.size;
@@ -359,11 +410,14 @@ export class StrictFs extends MemFs {
       if (s.base !== undefined) {
         s.synced = size;
         s.base = undefined;
+        s.overwrites = undefined;
       } else if (size > s.synced) {
         s.synced = size;
       }
     };
-    const turns = this.syncTurns?.(Math.max(0, size - s.synced)) ?? 0;
+    const turns = blocking
+      ? 0
+      : this.syncTurns?.(Math.max(0, size - s.synced)) ?? 0;
     if (turns <= 0) {
       done();
       return Promise.resolve();
@@ -409,6 +463,16 @@ export class StrictFs extends MemFs {
       return Promise.reject(err);
     }
     return super.openAppend(path, truncateTo);
+  }
+
+  /** Counted as `open`; writes over durable bytes are undone by a crash. */
+  override openOverwrite(path: string): Promise<WritableFile> {
+    try {
+      this.#enter("open", path);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return super.openOverwrite(path);
   }
 
   /** Counted as `open`; every `readAt` on the file is counted as `read`. */
@@ -550,8 +614,18 @@ export class StrictFs extends MemFs {
       if (done) return done;
       const s = this.#inodeState(inode);
       let content: Uint8Array;
-      if (s.base !== undefined) content = s.base.slice();
-      else {
+      if (s.base !== undefined) {
+        content = s.base.slice();
+        if ((options.torn || options.reorder) && s.overwrites) {
+          content = tornOverwrites(
+            content,
+            inode,
+            s.overwrites,
+            random,
+            options.reorder ?? false,
+          );
+        }
+      } else {
         let keep = s.synced;
         if (options.torn && inode.size > s.synced) {
           keep += Math.floor(random() * (inode.size - s.synced + 1));
@@ -608,19 +682,74 @@ export class StrictFs extends MemFs {
   }
 }
 
+/**
+ * `base` with a random prefix of the `overwrites` since it was taken laid
+ * over it, the last one kept only in part (or, `reorder`ing, a random
+ * subset of them, each kept whole or in part): what a disk that wrote
+ * some of them back before the power went leaves. Bytes come from the
+ * file as it is now (a later write over the same extent wins: an
+ * approximation).
+ */
+function tornOverwrites(
+  base: Uint8Array,
+  inode: MemInode,
+  overwrites: [number, number][],
+  random: () => number,
+  reorder: boolean,
+): Uint8Array {
+  const kept = reorder
+    ? overwrites.length
+    : Math.floor(random() * (overwrites.length + 1));
+  let content = base;
+  for (let i = 0; i < kept; i++) {
+    if (reorder && random() < 0.5) continue;
+    let [from, to] = overwrites[i]!;
+    if (reorder ? random() < 0.25 : i === kept - 1) {
+      to = from + Math.floor(random() * (to - from + 1));
+    }
+    to = Math.min(to, inode.size);
+    if (to <= from) continue;
+    if (to > content.length) {
+      const grown = new Uint8Array(to);
+      grown.set(content);
+      content = grown;
+    }
+    content.set(inode.data.subarray(from, to), from);
+  }
+  return content;
+}
+
 /** A handle that reports its writes and syncs to its {@link StrictFs}. */
 class StrictWritableFile extends MemWritableFile {
   readonly #path: string;
   readonly #fs: StrictFs;
 
-  constructor(inode: MemInode, path: string, fs: StrictFs) {
-    super(inode);
+  constructor(inode: MemInode, path: string, fs: StrictFs, position: number) {
+    super(inode, position);
     this.#path = path;
     this.#fs = fs;
   }
 
   override write(bytes: Uint8Array): number {
-    return this.#fs.writeTo(this.inode, this.#path, bytes);
+    const n = this.#fs.writeTo(this.inode, this.#path, bytes, this.position);
+    this.position += n;
+    return n;
+  }
+
+  override writeAt(bytes: Uint8Array, position: number): void {
+    let off = 0;
+    while (off < bytes.length) {
+      off += this.#fs.writeTo(
+        this.inode,
+        this.#path,
+        bytes.subarray(off),
+        position + off,
+      );
+    }
+  }
+
+  override truncate(size: number): void {
+    this.#fs.truncateFile(this.inode, this.#path, size);
   }
 
   override syncData(): Promise<void> {
@@ -629,6 +758,10 @@ class StrictWritableFile extends MemWritableFile {
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  override syncDataSync(): void {
+    this.#fs.syncInode(this.inode, this.#path, true);
   }
 
   override close(): void {

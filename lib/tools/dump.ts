@@ -41,8 +41,8 @@ import {
   replayWal,
   WAL_HEADER_SIZE,
   WAL_MAGIC,
-  WAL_RECORD_HEADER_SIZE,
   WAL_VERSION,
+  walRecordHeaderSize,
 } from "../wal/wal.ts";
 
 /** One operation of a WAL record or one entry of a table. */
@@ -78,6 +78,11 @@ export interface WalDump {
   validBytes: number;
   /** Bytes replay would drop, after the prefix. */
   droppedBytes: number;
+  /**
+   * Bytes after the prefix that end the log cleanly: zeros written ahead
+   * of the records, or records of the file's earlier use.
+   */
+  tailBytes?: number;
   /** Why, when bytes are dropped. */
   dropReason?: string;
 }
@@ -199,7 +204,7 @@ function dumpWal(path: string, fileSize: number, fs: Fs): WalDump {
   let offset = WAL_HEADER_SIZE;
   const version = walVersionOf(path, fs);
   const result = replayWal(path, (firstSequence, ops) => {
-    let bytes = WAL_RECORD_HEADER_SIZE;
+    let bytes = walRecordHeaderSize(version);
     const entries = ops.map((op, i): DumpEntry => {
       const value = op.type === TYPE_DELETE
         ? new Uint8Array(0)
@@ -228,6 +233,7 @@ function dumpWal(path: string, fileSize: number, fs: Fs): WalDump {
     validBytes: result.validBytes,
     droppedBytes: result.droppedBytes,
   };
+  if (result.tailBytes > 0) dump.tailBytes = result.tailBytes;
   if (result.dropReason !== undefined) dump.dropReason = result.dropReason;
   return dump;
 }
@@ -407,7 +413,11 @@ export function renderDump(
       for (const op of r.ops) lines.push(`  ${entry(op)}`);
     }
     lines.push(
-      `${dump.validBytes} bytes valid, ${dump.droppedBytes} bytes dropped by replay`,
+      `${dump.validBytes} bytes valid, ${dump.droppedBytes} bytes dropped by replay${
+        dump.tailBytes
+          ? `, ${dump.tailBytes} bytes of zeros or of the file's earlier use after the records`
+          : ""
+      }`,
     );
     if (dump.dropReason) {
       lines.push(

@@ -5,6 +5,8 @@
 
 import assert from "node:assert/strict";
 import { DB } from "../../mod.ts";
+import { TYPE_PUT } from "../../lib/iterator/internal_key.ts";
+import { encodeWalRecord, logNumberOf } from "../../lib/wal/wal.ts";
 
 const CHILD = new URL("../fixtures/crash_writer.ts", import.meta.url).pathname;
 const ROUNDS = 6;
@@ -118,3 +120,58 @@ Deno.test("acknowledged writes survive SIGKILL; batches are all or nothing", asy
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a recycled WAL's records from its earlier use never come back after SIGKILL", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "strata_recycle_" });
+  try {
+    const db = await DB.open(dir);
+    for (let i = 0; i < 50; i++) await db.put(`base-${i}`, `v${i}`);
+    await db.close();
+    // The log the next open replays and then reuses: after its records,
+    // records of another use of the file, valid in every field but their
+    // log number, with sequence numbers newer than anything written.
+    const logs = [...Deno.readDirSync(dir)].filter((e) =>
+      e.name.endsWith(".log")
+    );
+    assert.equal(logs.length, 1);
+    const path = `${dir}/${logs[0]!.name}`;
+    const other = logNumberOf(path)! + 1000;
+    const ghosts: Uint8Array[] = [];
+    for (let i = 0; i < 2000; i++) {
+      ghosts.push(encodeWalRecord(1e9 + i, [{
+        type: TYPE_PUT,
+        key: new TextEncoder().encode(`ghost-${i}`),
+        value: new Uint8Array(200),
+      }], other));
+    }
+    const file = await Deno.open(path, { append: true });
+    for (const g of ghosts) await file.write(g);
+    file.close();
+    const lines = await runChildUntilKilled(dir, 0, 300);
+    const acked = lines.filter((l) => l.startsWith("put ")).map((l) =>
+      l.split(" ")
+    );
+    assert.ok(acked.length > 0, "the child acknowledged nothing");
+    const again = await DB.open(dir);
+    try {
+      for (let i = 0; i < 50; i++) {
+        assert.equal(text(await again.get(`base-${i}`)), `v${i}`);
+      }
+      for (const [, key, value] of acked) {
+        assert.equal(text(await again.get(key!)), value, `lost ${key}`);
+      }
+      for await (const { key } of again.scan({ prefix: "ghost-" })) {
+        assert.fail(`a stale record came back: ${text(key)}`);
+      }
+      assert.ok(again.stats().sequence < 1e9, "a stale sequence was taken");
+    } finally {
+      await again.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+function text(bytes: Uint8Array | undefined): string | undefined {
+  return bytes && new TextDecoder().decode(bytes);
+}

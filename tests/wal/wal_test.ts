@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { rng } from "../fixtures/rng.ts";
 import { crc32c } from "../../lib/util/crc32c.ts";
+import { StrictFs } from "../../lib/fs/strict_fs.ts";
+import { setImmediate } from "node:timers";
 import {
   ClosedError,
   CorruptionError,
@@ -18,6 +20,7 @@ import {
   TYPE_RANGE_DELETE,
   WAL_HEADER_SIZE,
   WAL_MAGIC,
+  WAL_RECORD_HEADER_SIZE,
   WAL_VERSION,
   type WalOp,
   type WalReplayResult,
@@ -123,15 +126,25 @@ async function writeLog(path: string, batches: Batch[]): Promise<number[]> {
   return offsets;
 }
 
-/** A record with a valid CRC around an arbitrary body (len onward, minus len). */
-function rawRecord(firstSequence: number, count: number, entries: number[]) {
-  const len = 12 + entries.length;
+/**
+ * A record with a valid CRC around arbitrary entries: version 4's layout
+ * (with `logNumber`), or with `logNumber` null versions 2 and 3's.
+ */
+function rawRecord(
+  firstSequence: number,
+  count: number,
+  entries: ArrayLike<number>,
+  logNumber: number | null = 1,
+) {
+  const fixed = logNumber === null ? 0 : 4;
+  const len = 12 + fixed + entries.length;
   const rec = new Uint8Array(8 + len);
   const view = new DataView(rec.buffer);
   view.setUint32(4, len, true);
-  view.setUint32(8, firstSequence, true);
-  view.setUint32(16, count, true);
-  rec.set(entries, 20);
+  if (logNumber !== null) view.setUint32(8, logNumber, true);
+  view.setUint32(8 + fixed, firstSequence, true);
+  view.setUint32(16 + fixed, count, true);
+  rec.set(entries, 20 + fixed);
   view.setUint32(0, crc32c(rec.subarray(4)), true);
   return rec;
 }
@@ -166,6 +179,8 @@ Deno.test("wal: random batches round trip through append and replay", async () =
       lastSequence: last.seq + last.ops.length - 1,
       validBytes: size,
       droppedBytes: 0,
+      tailBytes: 0,
+      version: WAL_VERSION,
     });
     assert.equal(wal.size, size);
   });
@@ -176,7 +191,7 @@ Deno.test("wal: the file is the header followed by encodeWalRecord bytes", async
     const path = `${dir}/000001.log`;
     const batches = randomBatches(7, 20);
     await writeLog(path, batches);
-    const parts = batches.map(({ seq, ops }) => encodeWalRecord(seq, ops));
+    const parts = batches.map(({ seq, ops }) => encodeWalRecord(seq, ops, 1));
     const header = new Uint8Array(8);
     new DataView(header.buffer).setUint32(0, WAL_MAGIC, true);
     new DataView(header.buffer).setUint32(4, WAL_VERSION, true);
@@ -198,16 +213,17 @@ Deno.test("wal: record layout matches the documented diagram", () => {
   const rec = encodeWalRecord(2 ** 40 + 5, [
     { type: TYPE_PUT, key: b("ab"), value: b("xyz") },
     { type: TYPE_DELETE, key: b("c"), value: b("ignored") },
-  ]);
+  ], 0x1_0000_0007);
   const view = new DataView(rec.buffer);
   const len = view.getUint32(4, true);
   assert.equal(len, rec.length - 8);
-  assert.equal(len, 8 + 4 + (4 + 2 + 1 + 4 + 3) + (4 + 1 + 1 + 4));
+  assert.equal(len, 4 + 8 + 4 + (4 + 2 + 1 + 4 + 3) + (4 + 1 + 1 + 4));
   assert.equal(view.getUint32(0, true), crc32c(rec.subarray(4)));
-  assert.equal(view.getUint32(8, true), 5);
-  assert.equal(view.getUint32(12, true), 2 ** 8);
-  assert.equal(view.getUint32(16, true), 2);
-  assert.deepEqual(Array.from(rec.subarray(20)), [
+  assert.equal(view.getUint32(8, true), 7); // the low 32 bits of the number
+  assert.equal(view.getUint32(12, true), 5);
+  assert.equal(view.getUint32(16, true), 2 ** 8);
+  assert.equal(view.getUint32(20, true), 2);
+  assert.deepEqual(Array.from(rec.subarray(24)), [
     ...[2, 0, 0, 0, 0x61, 0x62, 1, 3, 0, 0, 0, 0x78, 0x79, 0x7a],
     ...[1, 0, 0, 0, 0x63, 2, 0, 0, 0, 0],
   ]);
@@ -368,7 +384,7 @@ Deno.test("wal: records with a valid CRC but a broken structure are corrupt", as
       type: TYPE_PUT,
       key: b("a"),
       value: b("b"),
-    }]);
+    }], 1);
     for (const [name, rec, reason] of cases) {
       const path = `${dir}/${name.replaceAll(" ", "_")}.log`;
       await writeLog(path, []);
@@ -383,7 +399,24 @@ Deno.test("wal: records with a valid CRC but a broken structure are corrupt", as
   });
 });
 
-Deno.test("wal: range deletes (type 3) replay from version 3 files; version 2 files replay, and a type 3 in one is corrupt", async () => {
+/** A file of `version`'s header and records of versions 2 and 3's layout. */
+async function writeOldLog(
+  path: string,
+  version: number,
+  batches: Batch[],
+): Promise<void> {
+  const header = new Uint8Array(8);
+  new DataView(header.buffer).setUint32(0, WAL_MAGIC, true);
+  new DataView(header.buffer).setUint32(4, version, true);
+  const parts = [header];
+  for (const { seq, ops } of batches) {
+    const body = encodeWalRecord(seq, ops, 0).subarray(WAL_RECORD_HEADER_SIZE);
+    parts.push(rawRecord(seq, ops.length, body, null));
+  }
+  await Deno.writeFile(path, new Uint8Array(parts.flatMap((p) => [...p])));
+}
+
+Deno.test("wal: version 2 and 3 files replay (their records carry no log number); a range delete (type 3) in a version 2 file is corrupt", async () => {
   await withDir(async (dir) => {
     const path = `${dir}/000001.log`;
     const ops: WalOp[] = [
@@ -392,19 +425,22 @@ Deno.test("wal: range deletes (type 3) replay from version 3 files; version 2 fi
       { type: TYPE_PUT, key: b("b"), value: b("1") },
     ];
     await writeLog(path, [{ seq: 1, ops }]);
-    const { batches } = replayAll(path);
-    assertBatches(batches, [{ seq: 1, ops }]);
-    // The same file with a version-2 header: what an older Strata wrote,
-    // which never held a range delete.
-    const v2 = await Deno.readFile(path);
-    new DataView(v2.buffer).setUint32(4, 2, true);
-    await Deno.writeFile(path, v2);
+    assertBatches(replayAll(path).batches, [{ seq: 1, ops }]);
+    // What Strata wrote before version 4, under another file's number.
+    await writeOldLog(`${dir}/000009.log`, 3, [{ seq: 1, ops }, {
+      seq: 4,
+      ops: [ops[2]!],
+    }]);
+    const v3 = replayAll(`${dir}/000009.log`);
+    assertBatches(v3.batches, [{ seq: 1, ops }, { seq: 4, ops: [ops[2]!] }]);
+    assert.equal(v3.result.version, 3);
+    assert.equal(v3.result.droppedBytes, 0);
+    // Version 2 never held a range delete.
+    await writeOldLog(path, 2, [{ seq: 1, ops }]);
     const old = replayAll(path);
     assert.equal(old.batches.length, 0);
     assert.match(old.result.dropReason!, /type 3/);
-    const put = encodeWalRecord(1, [ops[2]!]);
-    await Deno.writeFile(path, v2.subarray(0, 8));
-    await Deno.writeFile(path, put, { append: true });
+    await writeOldLog(path, 2, [{ seq: 1, ops: [ops[2]!] }]);
     assertBatches(replayAll(path).batches, [{ seq: 1, ops: [ops[2]!] }]);
   });
 });
@@ -414,7 +450,7 @@ Deno.test("wal: a sequence beyond 2^53 in a record is corrupt", async () => {
     const path = `${dir}/000001.log`;
     const rec = rawRecord(0, 1, [...u32(1), 0x61, 1, ...u32(0)]);
     const view = new DataView(rec.buffer);
-    view.setUint32(12, 0x0020_0000, true); // high half: 2^53
+    view.setUint32(16, 0x0020_0000, true); // high half: 2^53
     view.setUint32(0, crc32c(rec.subarray(4)), true);
     await writeLog(path, []);
     await Deno.writeFile(path, rec, { append: true });
@@ -464,6 +500,8 @@ Deno.test("wal: header-only, empty and short files are empty logs", async () => 
       lastSequence: 0,
       validBytes: 8,
       droppedBytes: 0,
+      tailBytes: 0,
+      version: WAL_VERSION,
     });
     for (let n = 0; n < WAL_HEADER_SIZE; n++) {
       await Deno.writeFile(path, header.subarray(0, n));
@@ -473,14 +511,22 @@ Deno.test("wal: header-only, empty and short files are empty logs", async () => 
       assert.equal(result.droppedBytes, n);
       assert.equal(result.dropReason === undefined, n === 0);
     }
-    // A tail shorter than a record header after a good record.
+    // A tail shorter than a record header after a good record: torn, or
+    // (zeros) the end of the space written ahead of the records.
     const tail = `${dir}/000002.log`;
     await writeLog(tail, randomBatches(5, 1));
-    await Deno.writeFile(tail, new Uint8Array(5), { append: true });
+    await Deno.writeFile(tail, new Uint8Array(5).fill(0xff), { append: true });
     const { batches, result } = replayAll(tail);
     assert.equal(batches.length, 1);
     assert.equal(result.droppedBytes, 5);
     assert.match(result.dropReason!, /torn record header/);
+    const good = await Deno.readFile(tail);
+    await Deno.writeFile(tail, good.subarray(0, good.length - 5));
+    await Deno.writeFile(tail, new Uint8Array(5), { append: true });
+    const zeros = replayAll(tail);
+    assert.equal(zeros.batches.length, 1);
+    assert.equal(zeros.result.droppedBytes, 0);
+    assert.equal(zeros.result.tailBytes, 5);
   });
 });
 
@@ -547,19 +593,49 @@ Deno.test("wal: group commit shares syncs among 64 concurrent writers", async ()
 });
 
 Deno.test("wal: a writer that appends while a sync runs waits for the next one", async () => {
-  await withDir(async (dir) => {
-    const wal = await WalWriter.create(`${dir}/000001.log`);
-    wal.appendSingle(1, TYPE_PUT, b("a"), b("1"));
-    const first = wal.sync();
-    wal.appendSingle(2, TYPE_PUT, b("b"), b("2"));
-    const late = wal.size;
-    const second = wal.sync();
-    await first;
-    await second;
-    assert.ok(wal.syncedSize >= late);
-    assert.equal(wal.syncCount, 2);
-    await wal.close();
-  });
+  const fs = new StrictFs();
+  fs.syncTurns = () => 20; // an fdatasync that takes its time
+  await fs.mkdir("/db");
+  const wal = await WalWriter.create("/db/000001.log", fs);
+  // Two writers: a group, whose sync leaves the thread.
+  wal.appendSingle(1, TYPE_PUT, b("a"), b("1"));
+  wal.appendSingle(2, TYPE_PUT, b("b"), b("2"));
+  const first = wal.sync();
+  await new Promise((resolve) => setImmediate(resolve)); // it is running
+  assert.equal(wal.syncCount, 1);
+  wal.appendSingle(3, TYPE_PUT, b("c"), b("3"));
+  const late = wal.size;
+  const second = wal.sync();
+  await first;
+  assert.ok(wal.syncedSize < late, "the running sync does not cover it");
+  await second;
+  assert.ok(wal.syncedSize >= late);
+  assert.equal(wal.syncCount, 2);
+  await wal.close();
+});
+
+Deno.test("wal: a lone writer syncs on its own thread, a group shares an fdatasync", async () => {
+  const fs = new StrictFs();
+  await fs.mkdir("/db");
+  const wal = await WalWriter.create("/db/000001.log", fs);
+  const calls = fs.calls.sync;
+  for (let seq = 1; seq <= 40; seq++) {
+    wal.appendSingle(seq, TYPE_PUT, b("k"), b("v"));
+    await wal.sync();
+  }
+  assert.equal(fs.calls.sync - calls, 40, "one fdatasync per lone write");
+  // 64 writers woken together share few syncs, even after lone ones.
+  const before = wal.syncCount;
+  let seq = 41;
+  await Promise.all(Array.from({ length: 64 }, async () => {
+    for (let i = 0; i < 10; i++) {
+      wal.appendSingle(seq++, TYPE_PUT, b("k"), b("v"));
+      await wal.sync();
+    }
+  }));
+  assert.ok(wal.syncCount - before < 40, `${wal.syncCount - before} syncs`);
+  assert.equal(wal.syncedSize, wal.size);
+  await wal.close();
 });
 
 Deno.test("wal: writes after close are refused; close is idempotent", async () => {
@@ -599,7 +675,7 @@ Deno.test("wal: invalid batches are refused and write nothing", async () => {
     ];
     for (const [seq, ops] of bad) {
       assert.throws(() => wal.append(seq, ops), InvalidArgumentError);
-      assert.throws(() => encodeWalRecord(seq, ops), InvalidArgumentError);
+      assert.throws(() => encodeWalRecord(seq, ops, 1), InvalidArgumentError);
     }
     assert.throws(
       () => wal.appendSingle(1, 0 as EntryType, b("a"), b("")),
@@ -650,6 +726,7 @@ Deno.test({
 import { WalWriter } from ${JSON.stringify(walUrl)};
 Deno.addSignalListener("SIGXFSZ", () => {});
 const wal = await WalWriter.create(Deno.args[0]);
+await wal.sync(); // a syncing writer: it writes zeros ahead of its records
 console.log("ready");
 const buf = new Uint8Array(1);
 await Deno.stdin.read(buf);
@@ -678,7 +755,7 @@ console.log(JSON.stringify(out));
         text += new TextDecoder().decode(value);
       }
       const limit = await new Deno.Command("prlimit", {
-        args: [`--pid=${child.pid}`, "--fsize=8192"],
+        args: [`--pid=${child.pid}`, "--fsize=100000"],
       }).output();
       assert.ok(limit.success, "prlimit");
       const writer = child.stdin.getWriter();
@@ -700,10 +777,114 @@ console.log(JSON.stringify(out));
       assert.equal(out.again, "IO_ERROR");
       assert.equal(out.sync, "IO_ERROR");
       assert.equal(out.close, "IO_ERROR");
-      // The records written before the failure replay; the torn one does not.
+      // The records written before the failure replay. It struck the zeros
+      // written ahead of the next record (a record never extends the file),
+      // so nothing is torn: the log ends at the zeros.
       const { result } = replayAll(`${dir}/000001.log`);
       assert.equal(result.batches, out.appended);
-      assert.ok(result.droppedBytes > 0);
+      assert.equal(result.droppedBytes, 0);
+      assert.ok(result.tailBytes > 0);
     });
   },
+});
+
+/** `count` one-put batches from sequence `first`, keys `${prefix}${seq}`. */
+function putBatches(
+  prefix: string,
+  first: number,
+  count: number,
+  valueSize = 1,
+): Batch[] {
+  return Array.from({ length: count }, (_, i) => ({
+    seq: first + i,
+    ops: [{
+      type: TYPE_PUT,
+      key: b(`${prefix}${first + i}`),
+      value: new Uint8Array(valueSize).fill(0x76),
+    }],
+  }));
+}
+
+Deno.test("wal: a recycled log never replays the records of its earlier use", async () => {
+  await withDir(async (dir) => {
+    const old = putBatches("old", 1, 300, 1000);
+    await writeLog(`${dir}/000001.log`, old);
+    const wal = await WalWriter.recycle(
+      `${dir}/000001.log`,
+      `${dir}/000002.log`,
+    );
+    assert.equal(wal.logNumber, 2);
+    const fresh = putBatches("new", 301, 3);
+    for (const { seq, ops } of fresh) wal.append(seq, ops);
+    await wal.sync();
+    // Not closed: after the new records lie zeros written ahead of them,
+    // then the old records, valid but for their log number.
+    const bytes = await Deno.readFile(`${dir}/000002.log`);
+    assert.ok(bytes.length > wal.size + (64 << 10), "old records remain");
+    const { batches, result } = replayAll(`${dir}/000002.log`);
+    assertBatches(batches, fresh);
+    assert.equal(result.droppedBytes, 0);
+    assert.equal(result.tailBytes, bytes.length - wal.size);
+    // The zeros gone (a disk that wrote the new records back but not the
+    // page after them): the old record right after them ends the log.
+    bytes.fill(0xee, wal.size, wal.size + 5); // not zeros any more...
+    const later = encodeWalRecord(1, old[0]!.ops, 1); // ...but an old record
+    bytes.set(later, wal.size);
+    await Deno.writeFile(`${dir}/000002.log`, bytes);
+    const again = replayAll(`${dir}/000002.log`);
+    assertBatches(again.batches, fresh);
+    assert.equal(again.result.droppedBytes, 0);
+    await wal.close();
+    const closed = await Deno.readFile(`${dir}/000002.log`);
+    assert.equal(closed.length, wal.size, "close leaves only the records");
+  });
+});
+
+Deno.test("wal: power loss while a recycled log is written never brings back an old record", async () => {
+  const seed = Date.now() % 1_000_000;
+  const rand = rng(seed);
+  const fs = new StrictFs();
+  await fs.mkdir("/db");
+  await fs.syncDir("/");
+  // An old log of long records, so the new ones end inside them.
+  const old = await WalWriter.create("/db/000001.log", fs);
+  for (let seq = 1; seq <= 400; seq++) {
+    old.appendSingle(seq, TYPE_PUT, b(`old${seq}`), new Uint8Array(300));
+  }
+  await old.close();
+  await fs.syncDir("/db");
+  const wal = await WalWriter.recycle("/db/000001.log", "/db/000002.log", fs);
+  await fs.syncDir("/db");
+  const acked: number[] = [];
+  let images = 0;
+  const check = () => {
+    const image = fs.crashImage({
+      torn: rand() < 0.5,
+      reorder: rand() < 0.7,
+      random: rand,
+    });
+    images++;
+    const seen: number[] = [];
+    replayWal("/db/000002.log", (seq) => seen.push(seq), image);
+    assert.ok(
+      seen.every((seq, i) => seq === 1001 + i),
+      `seed ${seed}: replayed ${seen.join(",")}`,
+    );
+    assert.ok(seen.length >= acked.length, `seed ${seed}: lost a synced one`);
+  };
+  fs.observer = (call) => {
+    if (call === "write" || call === "sync") check();
+  };
+  for (let seq = 1001; seq <= 1200; seq++) {
+    const len = Math.floor(rand() * 700);
+    wal.appendSingle(seq, TYPE_PUT, b(`new${seq}`), new Uint8Array(len));
+    if (rand() < 0.3) {
+      await wal.sync();
+      for (let s = acked.length + 1001; s <= seq; s++) acked.push(s);
+    }
+  }
+  fs.observer = undefined;
+  check();
+  assert.ok(images > 200);
+  await wal.close();
 });
