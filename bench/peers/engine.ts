@@ -60,6 +60,12 @@ export interface PeerEngine {
   batch(keys: Uint8Array[], values: Uint8Array[]): MaybePromise<void>;
   /** Reads one value; `undefined` when absent. */
   get(key: Uint8Array): MaybePromise<Uint8Array | undefined>;
+  /**
+   * The engine's synchronous read, when it has one (Strata's `getSync`,
+   * LMDB's and SQLite's `get`, classic-level's `getSync`): what the
+   * readrandomsync workload calls without an `await`.
+   */
+  getSync?(key: Uint8Array): Uint8Array | undefined;
   /** Deletes one key (absent keys are fine). */
   delete(key: Uint8Array): MaybePromise<void>;
   /**

@@ -110,6 +110,15 @@ export class LevelDbEngine implements PeerEngine {
     return db.getSync !== undefined ? db.getSync(key) : db.get(key);
   }
 
+  /** Synchronous `Get` (classic-level 3 has it). */
+  getSync(key: Uint8Array): Uint8Array | undefined {
+    const db = this.#db!;
+    if (db.getSync === undefined) {
+      throw new Error(`${CLASSIC_LEVEL} has no getSync`);
+    }
+    return db.getSync(key);
+  }
+
   /** LevelDB `Delete` with `sync: false`. */
   delete(key: Uint8Array): Promise<void> {
     return this.#db!.del(key);

@@ -102,6 +102,11 @@ export class LmdbEngine implements PeerEngine {
     return this.#db!.get(key);
   }
 
+  /** The same read: LMDB's `get` is synchronous. */
+  getSync(key: Uint8Array): Uint8Array | undefined {
+    return this.#db!.get(key);
+  }
+
   /** Deletes one key. */
   delete(key: Uint8Array): void {
     this.#db!.removeSync(key);

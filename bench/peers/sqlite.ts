@@ -114,6 +114,11 @@ export class SqliteEngine implements PeerEngine {
     return row?.v;
   }
 
+  /** The same read: `node:sqlite` is synchronous. */
+  getSync(key: Uint8Array): Uint8Array | undefined {
+    return this.get(key);
+  }
+
   /** Deletes one row. */
   delete(key: Uint8Array): void {
     this.#del.run(key);

@@ -70,6 +70,11 @@ export class StrataEngine implements PeerEngine {
     return this.#db!.get(key);
   }
 
+  /** Point lookup, synchronous (`DB.getSync`). */
+  getSync(key: Uint8Array): Uint8Array | undefined {
+    return this.#db!.getSync(key);
+  }
+
   /** `delete` with `sync: false`. */
   delete(key: Uint8Array): Promise<void> {
     return this.#db!.delete(key);

@@ -96,6 +96,14 @@ export const WORKLOADS: readonly WorkloadInfo[] = [
     about: "N gets of random keys (all present)",
   },
   {
+    name: "readrandomsync",
+    label: "readrandom (sync get)",
+    unit: "ops/s",
+    count: (n) => n,
+    about:
+      "readrandom through the engine's synchronous get, not awaited (Strata's getSync, LMDB's and SQLite's get, classic-level's getSync); Deno KV has none and awaits its get",
+  },
+  {
     name: "readmissing",
     label: "readmissing",
     unit: "ops/s",
@@ -345,7 +353,9 @@ export class WorkloadRunner {
       case "fillsync64":
         return this.#fillsync(SYNC_WRITERS);
       case "readrandom":
-        return this.#readrandom();
+        return this.#readrandom(false);
+      case "readrandomsync":
+        return this.#readrandom(true);
       case "readmissing":
         return this.#readmissing();
       case "readseq":
@@ -517,15 +527,16 @@ export class WorkloadRunner {
     await Deno.remove(dir, { recursive: true });
   }
 
-  async #readrandom(): Promise<void> {
+  async #readrandom(sync: boolean): Promise<void> {
     const db = await this.#openMain();
     const ks = this.#ks, n = ks.num;
-    const idx = randomIndices(this.#seed + 5, n, n);
+    const idx = randomIndices(this.#seed + (sync ? 9 : 5), n, n);
+    const getSync = sync && db.getSync ? db.getSync.bind(db) : undefined;
     let found = 0, wrong = 0;
     const t0 = performance.now();
     for (let j = 0; j < n; j++) {
       const k = idx[j]!;
-      const v = await db.get(ks.key(k));
+      const v = getSync ? getSync(ks.key(k)) : await db.get(ks.key(k));
       if (v === undefined) continue;
       found++;
       // Checking every 64th value keeps the check honest and off the clock.
@@ -539,7 +550,7 @@ export class WorkloadRunner {
       : wrong > 0
       ? `${wrong} sampled values were wrong`
       : undefined;
-    this.#report("readrandom", n, found, ms, problem);
+    this.#report(sync ? "readrandomsync" : "readrandom", n, found, ms, problem);
   }
 
   async #readmissing(): Promise<void> {

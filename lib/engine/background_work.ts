@@ -25,7 +25,9 @@ import {
   type VersionEdit,
 } from "../manifest/version.ts";
 import { syncDir } from "../manifest/version_set.ts";
-import type { MemTable } from "../memtable/memtable.ts";
+import { MemTable } from "../memtable/memtable.ts";
+import { logFileName } from "../util/filenames.ts";
+import { WalWriter } from "../wal/wal.ts";
 import { ClosedError, IOError } from "../util/errors.ts";
 import { failpoint } from "../util/failpoints.ts";
 import type { EngineState } from "./engine_state.ts";
@@ -384,6 +386,72 @@ export class BackgroundWork {
     while (this.#flushing || this.#compacting) {
       await Promise.all([this.#flushing, this.#compacting]);
     }
+  }
+
+  /**
+   * For close(), once writes have stopped: writes what the memtables hold,
+   * the immutable ones and the live one together, to one level-0 table,
+   * and records that their WALs are no longer needed. The next open then
+   * replays no log, and the compactions close lets run (see
+   * {@link BackgroundWork.drainCompactions}) see every table: bench:peers'
+   * readrandom after a reopen ran 203k/s with 5 level-0 tables and a
+   * compaction at open, 253-280k/s on the settled tree. Nothing is done
+   * after a disk failure: the WALs keep what they hold for the next open.
+   */
+  async flushForClose(): Promise<void> {
+    const state = this.#state;
+    await this.#flushing;
+    const mems = [...state.imms.map((imm) => imm.mem), state.mem].filter((
+      m,
+    ) => !m.isEmpty || m.rangeTombstones.length > 0);
+    if (
+      mems.length === 0 || state.options.readOnly ||
+      !state.options.flushOnClose || state.bgError !== undefined ||
+      state.versions.failure !== undefined
+    ) {
+      return;
+    }
+    let mem = mems[0]!;
+    if (mems.length > 1) {
+      // One table rather than one per memtable: fewer level-0 tables.
+      mem = new MemTable();
+      for (const m of mems) {
+        const it = m.iterator();
+        try {
+          for (it.seekToFirst(); it.valid(); it.next()) {
+            mem.add(it.seq(), it.type(), it.key(), it.value());
+          }
+        } finally {
+          it.close();
+        }
+        for (const t of m.rangeTombstones) {
+          mem.addRangeTombstone(t.seq, t.start, t.end);
+        }
+      }
+    }
+    const meta = await this.writeLevel0(mem);
+    // The recovered state must start from a WAL that exists (an edit whose
+    // WAL is gone reads as one acted on): an empty one, after every WAL of
+    // this open, which the next open replays as nothing.
+    const number = state.versions.newFileNumber();
+    const empty = await WalWriter.create(
+      logFileName(state.dir, number),
+      state.fs,
+    );
+    await empty.close();
+    await syncDir(state.fs, state.dir); // the table's and the WAL's entries
+    const edit: VersionEdit = {
+      logNumber: number,
+      lastSequence: state.lastSequence,
+    };
+    if (meta) edit.added = [[0, meta]];
+    if (mem.rangeTombstones.length > 0) {
+      edit.rangeTombstonesAdded = mem.rangeTombstones.slice();
+    }
+    await state.versions.logAndApply(edit);
+    state.walRetired = true;
+    if (meta) state.pendingOutputs.delete(meta.number);
+    if (mem !== mems[0]) mem.retire();
   }
 
   /**

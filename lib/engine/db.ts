@@ -793,12 +793,12 @@ export class DB implements AsyncDisposable {
   // ----------------------------------------------------------------- close
 
   /**
-   * Closes the database: refuses new writes, lets a flush in progress
-   * finish, gives the compactions under way up to a second to finish
-   * (then abandons the one in flight; the next open resumes it), makes the
-   * WALs durable and releases the directory. Memtables not flushed yet are
-   * replayed from their WALs by the next open. Calling it again returns
-   * the same promise.
+   * Closes the database: refuses new writes, writes the memtables to a
+   * level-0 table (so the next open replays no log), gives the compactions
+   * due up to a second to finish (then abandons the one in flight; the
+   * next open resumes it), makes the WALs durable and releases the
+   * directory. After a disk failure the memtables stay in their WALs for
+   * the next open to replay. Calling it again returns the same promise.
    */
   close(): Promise<void> {
     this.#closePromise ??= this.#close();
@@ -813,6 +813,7 @@ export class DB implements AsyncDisposable {
       // No rotation starts from now on; the one in flight finishes (or
       // removes the WAL it made) before anything closes.
       await this.#writes.settle();
+      await this.#background.flushForClose();
       await this.#background.drainCompactions(CLOSE_COMPACTION_BUDGET_MS);
       await this.#background.stop();
       await this.#sweeper.idle;

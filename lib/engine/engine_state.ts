@@ -178,6 +178,11 @@ export class EngineState {
    * may reuse (`WalWriter.recycle`) once it is obsolete.
    */
   recyclableLog: string | undefined = undefined;
+  /**
+   * close() wrote the live memtable to a table: the live WAL holds nothing
+   * needed, and the final sweep deletes it too.
+   */
+  walRetired = false;
   /** The last sequence number issued. */
   lastSequence: number;
   /**

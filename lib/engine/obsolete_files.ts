@@ -94,7 +94,8 @@ export class ObsoleteFileSweeper {
           return !live.has(parsed.number) &&
             !state.pendingOutputs.has(parsed.number);
         case "log":
-          return parsed.number < logNumber && parsed.number !== state.walNumber;
+          return parsed.number < logNumber &&
+            (parsed.number !== state.walNumber || state.walRetired);
         // A manifest rewrite writes a higher-numbered manifest and temp file
         // before CURRENT moves to them: only lower numbers are obsolete.
         case "manifest":

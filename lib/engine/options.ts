@@ -55,6 +55,12 @@ export interface OpenOptions {
    */
   backgroundWorker?: boolean;
   /**
+   * `close()` writes the memtables to a level-0 table [true], so the next
+   * open replays no log and starts on a settled tree; false leaves them in
+   * their WALs for the next open to replay (a faster close, as LevelDB's).
+   */
+  flushOnClose?: boolean;
+  /**
    * The filesystem the database lives on [the real one]. `MemFs` keeps it
    * in memory (`DB.open(":memory:")` makes a fresh one itself); `StrictFs`
    * remembers what was synced and can simulate power loss, for tests.
@@ -90,6 +96,7 @@ export const DEFAULT_OPTIONS: Readonly<ResolvedOptions> = Object.freeze({
   l0CompactionTrigger: 4,
   levelSizeMultiplier: 10,
   backgroundWorker: true,
+  flushOnClose: true,
   fs: diskFs,
   valueExpiry: null,
 });

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { Fs } from "../fs/fs.ts";
 import { StrataError } from "../util/errors.ts";
 import { logFileName, parseFileName } from "../util/filenames.ts";
 import { MAX_SEQUENCE } from "../iterator/internal_key.ts";
@@ -18,6 +19,7 @@ import type { ObsoleteFileSweeper } from "./obsolete_files.ts";
 import {
   replayWal,
   TYPE_RANGE_DELETE,
+  WAL_MAGIC,
   WAL_VERSION,
   WalWriter,
 } from "../wal/wal.ts";
@@ -80,10 +82,23 @@ export async function replayLogs(
 > {
   const fs = versions.fs;
   const logs: number[] = [];
+  // The largest log file in the layout whose records carry their log
+  // number, and that holds nothing the tables do not (an obsolete one, as
+  // a clean close leaves, or one replayed whole below): the new WAL can
+  // reuse it (see finishRecovery).
+  let recyclableLog: string | undefined;
+  let recyclableSize = 0;
   for (const name of await fs.list(dir)) {
     const parsed = parseFileName(name);
     if (parsed?.kind === "log" && parsed.number >= versions.logNumber) {
       logs.push(parsed.number);
+    } else if (parsed?.kind === "log") {
+      const path = logFileName(dir, parsed.number);
+      const size = walVersionAndSize(fs, path);
+      if (size?.version === WAL_VERSION && size.bytes > recyclableSize) {
+        recyclableLog = path;
+        recyclableSize = size.bytes;
+      }
     }
     // Never reuse the number of a file on disk, even one the manifest does
     // not know (a table written just before a crash).
@@ -109,10 +124,6 @@ export async function replayLogs(
   }
   let lastSequence = versions.lastSequence;
   let stopped = false;
-  // The largest log replayed whole, in the layout whose records carry their
-  // log number: the new WAL can reuse it (see finishRecovery).
-  let recyclableLog: string | undefined;
-  let recyclableSize = 0;
   for (const number of logs) {
     const path = logFileName(dir, number);
     if (stopped) {
@@ -158,6 +169,27 @@ export async function replayLogs(
     throw new StrataError("SEQUENCE", "Sequence numbers exhausted");
   }
   return { mem, report, lastSequence, recyclableLog };
+}
+
+/** A log file's header version and length; undefined when unreadable. */
+function walVersionAndSize(
+  fs: Fs,
+  path: string,
+): { version: number; bytes: number } | undefined {
+  try {
+    const file = fs.openReadable(path);
+    try {
+      const header = new Uint8Array(8);
+      if (file.readAt(header, 0, 8, 0) < 8) return undefined;
+      const view = new DataView(header.buffer);
+      if (view.getUint32(0, true) !== WAL_MAGIC) return undefined;
+      return { version: view.getUint32(4, true), bytes: file.size };
+    } finally {
+      file.close();
+    }
+  } catch {
+    return undefined; // not worth reusing; the sweep deals with it
+  }
 }
 
 /**

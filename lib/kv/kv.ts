@@ -570,6 +570,9 @@ export class Kv implements Disposable, AsyncDisposable {
     this.#watchEnds.clear();
     this.#core.queue.wake();
     this.#released = this.#release();
+    // close() cannot report a failure of the close behind it (Deno KV's is
+    // synchronous): closed() does, and nobody else is told twice.
+    this.#released.catch(() => {});
   }
 
   /**

@@ -248,6 +248,9 @@ export class KvCore {
   ): Promise<KvCore> {
     const db = await DB.open(path, {
       valueExpiry: ENTRY_EXPIRY,
+      // Deno KV's close() returns at once, and ours closes in the
+      // background: keep that short (programs remove the file next).
+      flushOnClose: false,
       ...(fs ? { fs } : {}),
     });
     const last = db.getSync(VERSIONSTAMP_KEY);

@@ -123,8 +123,8 @@ interface Entry {
  * import { DB } from "../engine/db.ts";
  * import { MemFs } from "../fs/mem_fs.ts";
  * const fs = new MemFs();
- * const db = await DB.open("/db", { fs });
- * await db.put("k", "v");
+ * const db = await DB.open("/db", { fs, flushOnClose: false });
+ * await db.put("k", "v"); // left in the WAL, as a crash leaves it
  * await db.close();
  * await fs.remove("/db/CURRENT");
  * const report = await repairDatabase("/db", { fs });

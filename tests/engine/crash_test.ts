@@ -124,7 +124,7 @@ Deno.test("acknowledged writes survive SIGKILL; batches are all or nothing", asy
 Deno.test("a recycled WAL's records from its earlier use never come back after SIGKILL", async () => {
   const dir = await Deno.makeTempDir({ prefix: "strata_recycle_" });
   try {
-    const db = await DB.open(dir);
+    const db = await DB.open(dir, { flushOnClose: false });
     for (let i = 0; i < 50; i++) await db.put(`base-${i}`, `v${i}`);
     await db.close();
     // The log the next open replays and then reuses: after its records,

@@ -105,3 +105,72 @@ Deno.test("close() lets the compactions under way finish, so the next open start
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("close() writes the memtables to a table and leaves an empty log; without it, the next open replays the log and reuses its file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "strata_close_test_" });
+  try {
+    // A small memtable and no compaction: full memtables wait as immutable
+    // ones behind the live one, and close writes them all.
+    const db = await DB.open(dir, {
+      memtableSize: 64 * 1024,
+      l0CompactionTrigger: 64,
+    });
+    const model = new Map<string, string>();
+    for (let i = 0; i < 3000; i++) {
+      const k = `k${(i * 7919) % 2000}`;
+      await db.put(k, `v${i}`);
+      model.set(k, `v${i}`);
+    }
+    await db.deleteRange("k1", "k2");
+    for (const k of [...model.keys()]) {
+      if (k >= "k1" && k < "k2") model.delete(k);
+    }
+    await db.put("k1-after", "kept");
+    model.set("k1-after", "kept");
+    const tablesBefore = db.stats().levels[0]!.files;
+    await db.close();
+    const logs = [...Deno.readDirSync(dir)].filter((e) =>
+      e.name.endsWith(".log")
+    ).map((e) => Deno.statSync(`${dir}/${e.name}`));
+    const again = await DB.open(dir);
+    try {
+      assert.equal(again.recovery.entries, 0, "nothing left to replay");
+      assert.equal(again.recovery.logFiles, 1, "only an empty log");
+      assert.ok(again.stats().levels[0]!.files > tablesBefore);
+      const got = new Map<string, string>();
+      for await (const { key, value } of again.scan()) {
+        got.set(new TextDecoder().decode(key), new TextDecoder().decode(value));
+      }
+      assert.deepEqual(got, model);
+      // Close left only the empty log: no WAL's worth of disk.
+      const wals = [...Deno.readDirSync(dir)].filter((e) =>
+        e.name.endsWith(".log")
+      );
+      assert.equal(wals.length, 1);
+      assert.equal(logs.length, 1);
+      assert.equal(logs[0]!.size, 8);
+    } finally {
+      await again.close();
+    }
+    // flushOnClose: false leaves the writes in the WAL for the next open,
+    // which replays it and reuses it as its WAL (the same inode).
+    const keep = await DB.open(dir, { flushOnClose: false });
+    await keep.put("late", "x");
+    await keep.close();
+    const kept = [...Deno.readDirSync(dir)].filter((e) =>
+      e.name.endsWith(".log")
+    ).map((e) => Deno.statSync(`${dir}/${e.name}`));
+    assert.equal(kept.length, 1);
+    const third = await DB.open(dir);
+    assert.equal(third.recovery.entries, 1);
+    assert.equal(new TextDecoder().decode(await third.get("late")), "x");
+    const reused = [...Deno.readDirSync(dir)].filter((e) =>
+      e.name.endsWith(".log")
+    ).map((e) => Deno.statSync(`${dir}/${e.name}`));
+    assert.equal(reused.length, 1);
+    assert.equal(reused[0]!.ino, kept[0]!.ino);
+    await third.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -13,7 +13,8 @@ async function withDb(
   const root = await Deno.makeTempDir({ prefix: "strata-verify-test-" });
   const dir = join(root, "db");
   try {
-    const db = await DB.open(dir);
+    // One table and a WAL with records in it (close leaves them there).
+    const db = await DB.open(dir, { flushOnClose: false });
     for (let i = 0; i < 300; i++) {
       await db.put(
         `key:${String(i).padStart(4, "0")}`,
