@@ -793,8 +793,8 @@ export class DB implements AsyncDisposable {
   // ----------------------------------------------------------------- close
 
   /**
-   * Closes the database: refuses new writes, writes the memtables to a
-   * level-0 table (so the next open replays no log), gives the compactions
+   * Closes the database: refuses new writes, writes the memtables to
+   * level-0 tables (so the next open replays no log), gives the compactions
    * due up to a second to finish (then abandons the one in flight; the
    * next open resumes it), makes the WALs durable and releases the
    * directory. After a disk failure the memtables stay in their WALs for
