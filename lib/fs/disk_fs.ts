@@ -292,7 +292,16 @@ function closingLock(file: Deno.FsFile): FileLock {
     release() {
       if (!held) return;
       held = false;
-      // Closing the last descriptor drops the flock; no separate unlock.
+      // Unlock before closing: a child that another thread of this process
+      // is forking holds a duplicate of this descriptor until it execs, and
+      // close() alone leaves the flock with that duplicate, so an open
+      // right after this release would be refused. LOCK_UN drops it from
+      // the open file itself, whoever else refers to it.
+      try {
+        file.unlockSync();
+      } catch {
+        // flock unsupported here (see lockShared): there is nothing to drop
+      }
       file.close();
     },
   };

@@ -193,3 +193,54 @@ Deno.test("lock: a lock file without a pid still gives a clear message", async (
     );
   });
 });
+
+Deno.test({
+  name: "lock: a release is not undone by a child another thread is forking",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    // A fork copies every descriptor, the lock file's too, and the copy
+    // lives until the child execs; a release that only closes ours would
+    // leave the flock with it (seen as a rare LockedError naming this
+    // process, in `deno test --parallel`, whose other modules spawn).
+    const spawner = `
+      let running = true;
+      self.onmessage = () => { running = false; };
+      postMessage("started");
+      while (running) await new Deno.Command("true").spawn().status;
+      postMessage("stopped");
+    `;
+    const url = URL.createObjectURL(
+      new Blob([spawner], { type: "application/javascript" }),
+    );
+    const worker = new Worker(url, { type: "module" });
+    const messages: string[] = [];
+    const next = () =>
+      new Promise<string>((resolve) => {
+        worker.onmessage = (e) => {
+          messages.push(e.data);
+          resolve(e.data);
+        };
+      });
+    try {
+      await next();
+      await withDir((dir) => {
+        let refused = 0;
+        for (let i = 0; i < 5_000; i++) {
+          try {
+            DirectoryLock.acquire(dir).release();
+          } catch (err) {
+            if (!(err instanceof LockedError)) throw err;
+            refused++;
+          }
+        }
+        assert.equal(refused, 0, `${refused} of 5,000 reopens refused`);
+      });
+    } finally {
+      const stopped = next();
+      worker.postMessage("stop");
+      await stopped;
+      worker.terminate();
+      URL.revokeObjectURL(url);
+    }
+  },
+});
