@@ -435,9 +435,11 @@ async function leveledDatabase(dir: string): Promise<number> {
     await kv.set(["orders", round], { total: round * 10 });
     kv.close();
     await kv.closed();
+    // flushOnClose: false, or close would merge level 0 into level 1.
     const db = await DB.open(dir, {
       memtableSize: 64 * 1024,
       l0CompactionTrigger: 2,
+      flushOnClose: false,
     });
     await db.flush();
     await db.waitForBackgroundWork();
