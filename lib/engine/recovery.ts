@@ -207,7 +207,8 @@ function walVersionAndSize(
  * import { DB } from "./db.ts";
  * import { MemFs } from "../fs/mem_fs.ts";
  * const fs = new MemFs();
- * const db = await DB.open("/db", { fs });
+ * // Without flushOnClose, close leaves the write in the WAL alone.
+ * const db = await DB.open("/db", { fs, flushOnClose: false });
  * await db.put("k", "v");
  * await db.close();
  * // Reopening replays the WAL into a table (finishRecovery) and starts a new WAL.

@@ -1038,6 +1038,18 @@ class ChunkReader {
   }
 }
 
+/** Whether file bytes `[from, fileSize)` are all zeros. */
+function zerosFrom(r: ChunkReader, from: number, fileSize: number): boolean {
+  for (let pos = from; pos < fileSize;) {
+    const n = Math.min(READ_CHUNK, fileSize - pos);
+    if (!r.ensure(pos, n)) return false;
+    const at = pos - r.start;
+    for (let i = at; i < at + n; i++) if (r.buf[i] !== 0) return false;
+    pos += n;
+  }
+  return true;
+}
+
 function hex32(n: number): string {
   return "0x" + n.toString(16).padStart(8, "0");
 }
@@ -1105,7 +1117,8 @@ function decodeBatch(
  * past the end of the file) or corrupt (CRC mismatch, bad length, unknown
  * type, entries that do not fill the record exactly), keeps every batch
  * before it, and reports the rest as dropped. A file shorter than its
- * header (a crash right after it was created) is an empty log.
+ * header, or of nothing but zeros (a crash right after it was created,
+ * before its header was durable), is an empty log.
  *
  * A version 4 log ends cleanly, too, at a record header of zeros (the
  * space written ahead of the records) or at a record that checks out but
@@ -1194,6 +1207,14 @@ function replayFile(
     return stop(0, "file ended while reading its header");
   }
   const magic = r.view.getUint32(0, true);
+  // A log whose header and everything after it are zeros was created, and
+  // a crash came before its header was durable, or the sync that was to
+  // make it so failed (Linux then drops the unwritten pages: zeros after
+  // power loss). Records are appended only once the header is durable, so
+  // such a file never held one: an empty log, like one cut short.
+  if (magic === 0 && zerosFrom(r, 0, fileSize)) {
+    return stop(0, "a file of zeros: its header never became durable");
+  }
   if (magic !== WAL_MAGIC) {
     throw new CorruptionError(
       path,

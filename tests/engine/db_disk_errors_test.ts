@@ -37,8 +37,9 @@ const CASES: [string, FsCall, RegExp | undefined, InjectedFailure[]][] = [
 ];
 
 let injected = 0;
+const SEEDS = seeds([21, 22]);
 
-for (const seed of seeds([21, 22])) {
+for (const seed of SEEDS) {
   for (const [what, call, path, failures] of CASES) {
     for (const failure of failures) {
       Deno.test(`disk error: ${failure} at a ${what} (seed ${seed})`, async () => {
@@ -134,7 +135,11 @@ async function injectAndRecover(
   assert.ok(report.ok, `${where}: ${JSON.stringify(report.problems)}`);
 }
 
-Deno.test("disk errors: at least 20 injected per run", () => {
-  assert.ok(injected >= 20, `${injected} injected errors reached the engine`);
+// About 14 of the 17 cases reach their failure with a seed; SEED=n replays one.
+Deno.test("disk errors: at least 7 injected per seed", () => {
+  assert.ok(
+    injected >= 7 * SEEDS.length,
+    `${injected} injected errors reached the engine (${SEEDS.length} seeds)`,
+  );
   console.log(`${injected} injected disk errors`);
 });

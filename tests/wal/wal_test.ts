@@ -488,6 +488,37 @@ Deno.test("wal: bad magic and bad version are CorruptionErrors naming the file",
   });
 });
 
+Deno.test("wal: a file of zeros is an empty log; zeros before records are corruption", async () => {
+  await withDir(async (dir) => {
+    // A crash, or a failed sync, before a new log's header was durable.
+    const path = `${dir}/000001.log`;
+    for (const size of [WAL_HEADER_SIZE, 4096, (1 << 20) + 3]) {
+      await Deno.writeFile(path, new Uint8Array(size));
+      const { batches, result } = replayAll(path);
+      assert.equal(batches.length, 0);
+      assert.equal(result.validBytes, 0);
+      assert.equal(result.droppedBytes, size);
+      assert.match(result.dropReason!, /zeros/);
+    }
+    // A header of zeros before real records is not that: it is refused.
+    await Deno.remove(path);
+    await writeLog(path, randomBatches(4, 2));
+    const damaged = await Deno.readFile(path);
+    damaged.fill(0, 0, WAL_HEADER_SIZE);
+    for (const at of [WAL_HEADER_SIZE, damaged.length - 1]) {
+      const copy = damaged.slice(0, at + 1);
+      copy.fill(0, WAL_HEADER_SIZE, at);
+      copy[at] = 1;
+      await Deno.writeFile(path, copy);
+      assert.throws(() => replayWal(path, () => {}), (e) => {
+        assert.ok(e instanceof CorruptionError);
+        assert.equal(e.offset, 0);
+        return true;
+      });
+    }
+  });
+});
+
 Deno.test("wal: header-only, empty and short files are empty logs", async () => {
   await withDir(async (dir) => {
     const path = `${dir}/000001.log`;
