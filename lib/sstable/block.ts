@@ -504,6 +504,16 @@ export class BlockIterator implements InternalIterator {
   private vl = 0;
   private keyCache: Uint8Array | undefined = undefined;
   private readonly cursor: Cursor = { pos: 0 };
+  // The restart interval a backward step decoded, entry by entry, so the
+  // next steps back pop one instead of decoding the interval again (as
+  // RocksDB's block iterator does): revAt[5i..5i+4] are entry i's offset,
+  // its value's offset and length, its internal key's end in revKeys, and
+  // its keyOff.
+  private revAt: Int32Array = new Int32Array(0);
+  private revKeys: Uint8Array = new Uint8Array(0);
+  private revCount = 0;
+  private revIndex = -1;
+  private revRi = 0;
 
   /**
    * Points the iterator at `block`, unpositioned (not valid).
@@ -520,6 +530,10 @@ export class BlockIterator implements InternalIterator {
     this.nextRestart = this.limit;
     this.kl = 0;
     this.keyCache = undefined;
+    this.revCount = 0;
+    this.revIndex = -1;
+    // Huge keys stepped over backwards are not kept for the next block.
+    if (this.revKeys.length > 1 << 16) this.revKeys = new Uint8Array(0);
   }
 
   /** The block being iterated. */
@@ -602,6 +616,11 @@ export class BlockIterator implements InternalIterator {
   prev(): void {
     const orig = this.cur;
     if (orig >= this.limit) return;
+    const at = this.revIndex;
+    if (at > 0 && this.revAt[at * 5] === orig) {
+      this.popBack(at - 1);
+      return;
+    }
     let ri = this.ri;
     while (readU32(this.d, this.limit + ri * 4) >= orig) {
       if (ri === 0) {
@@ -613,7 +632,62 @@ export class BlockIterator implements InternalIterator {
       ri--;
     }
     this.toRestart(ri);
-    while (this.parseNext() && this.nxt < orig) { /* advance */ }
+    this.revCount = 0;
+    while (this.parseNext() && this.nxt < orig) this.pushBack();
+    this.pushBack();
+    this.revRi = ri;
+    this.revIndex = this.revCount - 1;
+  }
+
+  /** Records the current entry as the next of the decoded interval. */
+  private pushBack(): void {
+    const n = this.revCount;
+    if ((n + 1) * 5 > this.revAt.length) {
+      const grown = new Int32Array(Math.max(80, this.revAt.length * 2));
+      grown.set(this.revAt);
+      this.revAt = grown;
+    }
+    const from = n === 0 ? 0 : this.revAt[n * 5 - 2]!;
+    const to = from + this.kl;
+    if (to > this.revKeys.length) {
+      const grown = new Uint8Array(Math.max(512, to * 2));
+      grown.set(this.revKeys.subarray(0, from));
+      this.revKeys = grown;
+    }
+    const keys = this.revKeys;
+    const kb = this.kb;
+    for (let i = 0; i < this.kl; i++) keys[from + i] = kb[i]!;
+    const a = this.revAt;
+    a[n * 5] = this.cur;
+    a[n * 5 + 1] = this.vo;
+    a[n * 5 + 2] = this.vl;
+    a[n * 5 + 3] = to;
+    a[n * 5 + 4] = this.keyOff;
+    this.revCount = n + 1;
+  }
+
+  /** Moves to entry `i` of the interval {@link prev} decoded. */
+  private popBack(i: number): void {
+    const a = this.revAt;
+    const from = i === 0 ? 0 : a[i * 5 - 2]!;
+    const to = a[i * 5 + 3]!;
+    const kl = to - from;
+    let kb = this.kb;
+    if (kl > kb.length) kb = this.growKey(kl);
+    const keys = this.revKeys;
+    for (let j = 0; j < kl; j++) kb[j] = keys[from + j]!;
+    this.kl = kl;
+    this.cur = a[i * 5]!;
+    this.vo = a[i * 5 + 1]!;
+    this.vl = a[i * 5 + 2]!;
+    this.keyOff = a[i * 5 + 4]!;
+    this.nxt = this.vo + this.vl;
+    this.keyCache = undefined;
+    this.ri = this.revRi;
+    this.nextRestart = this.revRi + 1 < this.nRestarts
+      ? readU32(this.d, this.limit + (this.revRi + 1) * 4)
+      : this.limit;
+    this.revIndex = i;
   }
 
   /** @returns The current user key (stable; do not mutate). */
