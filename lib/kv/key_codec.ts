@@ -1020,7 +1020,10 @@ function concat(
  * range (a prefix selector lacking an end runs from prefix‖00 to
  * prefix‖FF); with one, the part of it past the cursor's key in the
  * direction of the listing. The range may be empty or inverted, which
- * selects nothing. An empty cursor counts as none, as in Deno KV's `list`.
+ * selects nothing. An empty cursor is a cursor, as in Deno KV's read op:
+ * the one of an entry whose key is the common prefix itself (a range whose
+ * start is a prefix of its end), so the next batch starts after it. (A
+ * `cursor: ""` option of `list` counts as none; `list` drops it.)
  *
  * @param selector The encoded selector.
  * @param reverse Whether the list runs backwards.
@@ -1051,7 +1054,7 @@ export function selectorRange(
   const { prefix, commonPrefix } = selector;
   let start: Uint8Array;
   let end: Uint8Array;
-  if (cursor === undefined || cursor === "") {
+  if (cursor === undefined) {
     start = selector.start ?? concat(prefix!, null, 0x00);
     end = selector.end ?? concat(prefix!, null, 0xff);
   } else {

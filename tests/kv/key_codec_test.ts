@@ -939,7 +939,9 @@ function modelList(
   options: { reverse: boolean; cursor: string | undefined },
 ): { keys: Deno.KvKey[]; cursors: string[] } {
   const sel: KvSelector = encodeSelector(normalizeSelector(selector));
-  const { start, end } = selectorRange(sel, options.reverse, options.cursor);
+  // `list` takes a `cursor: ""` option for none.
+  const cursor = options.cursor === "" ? undefined : options.cursor;
+  const { start, end } = selectorRange(sel, options.reverse, cursor);
   const picked = sorted.filter((k) =>
     compareBytes(k, start) >= 0 && compareBytes(k, end) < 0
   );

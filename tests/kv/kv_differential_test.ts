@@ -230,7 +230,11 @@ function steps(seed: number): Step[] {
       out.push(async (kv, stamps) => {
         const it = kv.list(selector, options);
         const first = [];
-        for await (const e of it) first.push(entryView(e, stamps));
+        for await (const e of it) {
+          first.push(entryView(e, stamps));
+          // More entries than steps: a list that loops fails, not hangs.
+          if (first.length > OPS) break;
+        }
         const result: unknown[] = [first, it.cursor];
         if (resume && it.cursor !== "") {
           const more = [];
